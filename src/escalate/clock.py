@@ -1,0 +1,74 @@
+"""Where escalate gets the time: the system clock, or a ManualClock that tests move by hand."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+__all__ = ["Clock", "ManualClock", "SystemClock", "as_utc"]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Return `moment` as a timezone-aware UTC datetime; naive datetimes are refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"naive datetime {moment.isoformat()} has no time zone; "
+            "pass an aware datetime such as datetime(..., tzinfo=timezone.utc)"
+        )
+    return moment.astimezone(timezone.utc)
+
+
+class Clock(Protocol):
+    """Anything with a `now()` that returns an aware datetime."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        return datetime.now(timezone.utc)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class ManualClock:
+    """A clock that only moves when told to; for tests, examples and simulations."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = as_utc(start) if start is not None else datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """Return the clock's current time."""
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by `delta` (never backwards) and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError(f"a ManualClock only moves forward; got advance({delta!r})")
+        with self._lock:
+            self._now = self._now + delta
+            return self._now
+
+    def set(self, moment: datetime) -> datetime:
+        """Jump to `moment` (not earlier than now) and return it."""
+        target = as_utc(moment)
+        with self._lock:
+            if target < self._now:
+                raise ValueError(
+                    f"a ManualClock only moves forward; {target.isoformat()} is before "
+                    f"{self._now.isoformat()}"
+                )
+            self._now = target
+            return self._now
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now.isoformat()})"

@@ -7,6 +7,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "EscalateError",
+    "InvalidInput",
     "InvalidTransition",
     "NotAuthorized",
     "StorageError",
@@ -26,6 +27,10 @@ class InvalidTransition(EscalateError):
         self.case_id = case_id
         self.action = action
         self.status = status
+
+
+class InvalidInput(InvalidTransition, ValueError):
+    """An argument of the action is missing or malformed; the action is refused."""
 
 
 class NotAuthorized(EscalateError):

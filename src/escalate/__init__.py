@@ -1,0 +1,59 @@
+"""escalate: every customer problem has exactly one owner, climbs tiers on time, and leaves a trail."""
+
+from __future__ import annotations
+
+from .calendars import BusinessHours
+from .clock import Clock, ManualClock, SystemClock
+from .desk import Desk
+from .errors import (
+    CaseNotFound,
+    ConfigError,
+    ConflictError,
+    EscalateError,
+    InvalidInput,
+    InvalidTransition,
+    NotAuthorized,
+    StorageError,
+)
+from .hookspecs import hookimpl
+from .model import Action, Agent, Case, ClockState, Event, EventKind, Owner, Queue, Status
+from .policy import Ladder, Policy, Route, SlaTarget, Tier
+from .stores.base import CaseQuery, Change, Notification, Store, Timer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "Agent",
+    "BusinessHours",
+    "Case",
+    "CaseNotFound",
+    "CaseQuery",
+    "Change",
+    "Clock",
+    "ClockState",
+    "ConfigError",
+    "ConflictError",
+    "Desk",
+    "EscalateError",
+    "Event",
+    "EventKind",
+    "InvalidInput",
+    "InvalidTransition",
+    "Ladder",
+    "ManualClock",
+    "NotAuthorized",
+    "Notification",
+    "Owner",
+    "Policy",
+    "Queue",
+    "Route",
+    "SlaTarget",
+    "Status",
+    "StorageError",
+    "Store",
+    "SystemClock",
+    "Tier",
+    "Timer",
+    "hookimpl",
+]

@@ -1,0 +1,409 @@
+"""The Desk: the one object applications talk to. Every action is one method, one event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import inputs, lifecycle
+from .authz import explain_refusal
+from .clock import Clock, SystemClock
+from .errors import (
+    CaseNotFound,
+    ConfigError,
+    ConflictError,
+    InvalidInput,
+    InvalidTransition,
+    NotAuthorized,
+)
+from .fold import apply
+from .model import EVENT_OF_ACTION, Action, Agent, Case, Event, Owner, Queue, Status
+from .plugins import make_plugin_manager
+from .policy import Policy, Route, Tier
+from .stores.base import CaseQuery, Change, Store
+
+__all__ = ["Desk"]
+
+log = logging.getLogger("escalate.desk")
+
+
+@attrs.frozen
+class _Step:
+    """What an action decides beyond the status: the new owner, tier, reason and data."""
+
+    owner: Owner
+    tier: str
+    reason: str | None = None
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+class Desk:
+    """Opens cases, moves them through their lifecycle and keeps the trail, on one store."""
+
+    def __init__(self, policy: Policy, store: str | Store = "sqlite:///cases.db",
+                 clock: Clock | None = None, *, plugins: Iterable[object] = (),
+                 autoload_plugins: bool | None = None, conflict_retries: int = 3) -> None:
+        if not isinstance(policy, Policy):
+            raise ConfigError("policy", f"expected a Policy, got {type(policy).__name__}; load "
+                                        "one with Policy.from_toml(path) or Policy.from_dict(...)")
+        self.policy = policy
+        self.clock: Clock = clock or SystemClock()
+        self.plugins: pluggy.PluginManager = make_plugin_manager(plugins, autoload=autoload_plugins)
+        self.store: Store = store if isinstance(store, Store) else self._open_store(store)
+        self.conflict_retries = conflict_retries
+
+    def _open_store(self, url: str) -> Store:
+        if not isinstance(url, str) or "://" not in url and not url.startswith("sqlite:"):
+            raise ConfigError("store", f"{url!r} is not a store URL; use 'sqlite:///cases.db', "
+                                       "'memory://' or a plugin's scheme such as 'postgresql://'")
+        try:
+            store = self.plugins.hook.escalate_open_store(url=url)
+        except ValueError as exc:
+            raise ConfigError("store", str(exc)) from None
+        if store is None:
+            scheme = url.split(":", 1)[0]
+            raise ConfigError("store", f"no installed store serves {scheme!r} URLs; built in are "
+                                       "memory:// and sqlite:///, install a plugin such as "
+                                       "escalate-postgres for postgresql://")
+        return store  # type: ignore[no-any-return]
+
+    # -- context management ------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Close the store; the desk cannot be used afterwards."""
+        self.store.close()
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"Desk(store={self.store.url!r}, policy={self.policy.version})"
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, case_id: str) -> Case:
+        """The case as it stands now; CaseNotFound if there is none."""
+        case = self.store.get(self._case_id(case_id))
+        if case is None:
+            raise CaseNotFound(case_id)
+        return case
+
+    def history(self, case_id: str) -> list[Event]:
+        """Every event of the case, oldest first; CaseNotFound if there is none."""
+        events = self.store.events(self._case_id(case_id))
+        if not events:
+            raise CaseNotFound(case_id)
+        return events
+
+    def cases(self, *, status: str | Status | Iterable[str | Status] | None = None,
+              owner: str | Owner | None = None, tier: str | None = None,
+              priority: str | None = None, channel: str | None = None,
+              ladder: str | None = None, customer: str | None = None,
+              limit: int | None = None) -> list[Case]:
+        """Cases matching every given filter, oldest first."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 0):
+            raise InvalidInput(f"limit must be a whole number >= 0, got {limit!r}")
+        query = CaseQuery(
+            status=None if status is None else inputs.statuses(status),
+            owner=None if owner is None else inputs.owner_ref(owner),
+            tier=tier, priority=priority, channel=channel, ladder=ladder, customer=customer,
+            limit=limit,
+        )
+        return self.store.find(query)
+
+    def events(self, since: datetime | None = None,
+               until: datetime | None = None) -> Iterator[Event]:
+        """Every event of every case with since <= at < until, in time order."""
+        return self.store.all_events(since, until)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def open(self, *, title: str, customer: str, channel: str = "web",
+             priority: str = "normal", by: str | None = None, category: str | None = None,
+             fields: dict[str, Any] | None = None, case_id: str | None = None) -> Case:
+        """Open a case; it is owned by the first tier's queue of the ladder it routes to."""
+        title = _required(inputs.text(title, "title"))
+        customer = _required(inputs.text(customer, "customer"))
+        channel = _required(inputs.text(channel, "channel"))
+        priority = _required(inputs.text(priority, "priority"))
+        category = inputs.text(category, "category", required=False)
+        actor = None if by is None else inputs.actor_name(by)
+        custom = inputs.custom_fields(fields)
+        if case_id is not None:
+            case_id = _required(inputs.text(case_id, "case_id"))
+            if self.store.get(case_id) is not None:
+                raise InvalidInput(f"a case with id {case_id!r} already exists; pass another "
+                                   "case_id or leave it out to get a new one")
+        route = self._route({"priority": priority, "channel": channel, "category": category,
+                             "customer": customer})
+        sla_name = route.sla or priority
+        if self.policy.sla and sla_name not in self.policy.sla:
+            raise InvalidInput(f"unknown priority {priority!r}; the policy defines "
+                               f"{', '.join(self.policy.sla)}")
+        self._authorize(None, Action.OPEN, actor)
+        status = lifecycle.next_status(None, Action.OPEN)
+        ladder = self.policy.ladders[route.ladder]
+        first = ladder.first
+        new_id = case_id or self.store.allocate_id()
+        event = Event(
+            case_id=new_id, seq=1, at=self.clock.now(), kind=EVENT_OF_ACTION[Action.OPEN],
+            actor=actor, owner_before=None, owner_after=Queue(first.name), status_before=None,
+            status_after=status, tier_before=None, tier_after=first.name,
+            data={"title": title, "customer": customer, "channel": channel,
+                  "priority": priority, "category": category, "ladder": ladder.name,
+                  "contact": actor, "fields": custom, "policy_version": self.policy.version},
+        )
+        return self._commit(None, event)
+
+    def claim(self, case_id: str, *, by: str) -> Case:
+        """Take a case from the queue (or start work on one given to you)."""
+        return self._act(case_id, Action.CLAIM, by, _take_over)
+
+    def respond(self, case_id: str, *, by: str, message: str | None = None) -> Case:
+        """Record a response to the customer; from a queue, the responder takes the case."""
+        text = inputs.text(message, "message", required=False)
+        return self._act(case_id, Action.RESPOND, by,
+                         lambda case, actor: _keep_or_take(case, actor, text))
+
+    def transfer(self, case_id: str, *, to: str | Owner, by: str, note: str) -> Case:
+        """Pass the case sideways to a colleague or same-level queue, with a handoff note."""
+        if note is None or (isinstance(note, str) and not note.strip()):
+            raise InvalidInput("a transfer needs a handoff note so the customer never has to "
+                               "explain the problem again: transfer(..., note='what was done "
+                               "and what is needed')")
+        handoff = _required(inputs.text(note, "note"))
+        return self._act(case_id, Action.TRANSFER, by,
+                         lambda case, actor: self._transfer_step(case, to, handoff))
+
+    def escalate(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+        """Move the case up one tier, to the next tier's queue."""
+        why = inputs.text(reason, "reason", required=False)
+        return self._act(case_id, Action.ESCALATE, by,
+                         lambda case, actor: self._escalate_step(case, why))
+
+    def assign(self, case_id: str, *, to: str, by: str, note: str | None = None) -> Case:
+        """As tier lead, give the case to a named agent of the tier."""
+        target = inputs.actor_name(to, "to")
+        why = inputs.text(note, "note", required=False)
+        return self._act(case_id, Action.ASSIGN, by,
+                         lambda case, actor: self._assign_step(case, target, why))
+
+    def wait(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+        """Put the case on hold, waiting on the customer or a third party; clocks pause."""
+        why = inputs.text(reason, "reason", required=False)
+        return self._act(case_id, Action.WAIT, by, lambda case, actor: _same(case, why))
+
+    def resume(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+        """Take the case off hold; clocks run again."""
+        why = inputs.text(reason, "reason", required=False)
+        return self._act(case_id, Action.RESUME, by, lambda case, actor: _same(case, why))
+
+    def resolve(self, case_id: str, *, by: str, resolution: str) -> Case:
+        """Record the resolution given to the customer."""
+        text = _required(inputs.text(resolution, "resolution"))
+        return self._act(case_id, Action.RESOLVE, by,
+                         lambda case, actor: _keep_or_take(case, actor, text,
+                                                           {"resolution": text}))
+
+    def reopen(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+        """Reopen a resolved case; it goes back to its owner."""
+        why = inputs.text(reason, "reason", required=False)
+        return self._act(case_id, Action.REOPEN, by, lambda case, actor: _same(case, why))
+
+    def close(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+        """Close a resolved case for good."""
+        why = inputs.text(reason, "reason", required=False)
+        return self._act(case_id, Action.CLOSE, by, lambda case, actor: _same(case, why))
+
+    def note(self, case_id: str, text: str, *, by: str) -> Case:
+        """Add a note to the trail; changes nothing else."""
+        body = _required(inputs.text(text, "note text"))
+        return self._act(case_id, Action.NOTE, by, lambda case, actor: _same(case, body))
+
+    def remove_agent(self, name: str, *, by: str | None = None,
+                     reason: str | None = None) -> list[Event]:
+        """Hand every unclosed case owned by `name` back to its tier's queue, one event each."""
+        agent = inputs.actor_name(name, "name")
+        actor = None if by is None else inputs.actor_name(by)
+        why = inputs.text(reason, "reason", required=False) or f"{agent} was removed"
+        events: list[Event] = []
+        owned = self.store.find(CaseQuery(owner=Agent(agent).ref,
+                                          status=("open", "active", "waiting", "resolved")))
+        for case in owned:
+            try:
+                updated = self._act(case.id, Action.RETURN, actor,
+                                    lambda c, _a: _Step(owner=Queue(c.tier), tier=c.tier,
+                                                        reason=why),
+                                    check=lambda c: c.owner == Agent(agent))
+            except _NothingToDo:
+                continue
+            events.append(self.store.events(updated.id)[-1])
+        return events
+
+    # -- the action pipeline -----------------------------------------------------------
+
+    def _act(self, case_id: str, action: Action, by: str | None,
+             decide: Callable[[Case, str | None], _Step],
+             check: Callable[[Case], bool] | None = None) -> Case:
+        """Load, authorize, check the lifecycle, decide, and commit; retry lost races."""
+        case_id = self._case_id(case_id)
+        actor = by if by is None and action is Action.RETURN else inputs.actor_name(by)
+        for attempt in range(self.conflict_retries + 1):
+            case = self.get(case_id)
+            if check is not None and not check(case):
+                raise _NothingToDo
+            self._authorize(case, action, actor)
+            status = lifecycle.next_status(case.status, action, case.id)
+            step = decide(case, actor)
+            event = Event(
+                case_id=case.id, seq=case.version + 1, at=max(self.clock.now(), case.updated_at),
+                kind=EVENT_OF_ACTION[action], actor=actor, owner_before=case.owner,
+                owner_after=step.owner, status_before=case.status, status_after=status,
+                tier_before=case.tier, tier_after=step.tier, reason=step.reason, data=step.data,
+            )
+            try:
+                return self._commit(case, event)
+            except ConflictError:
+                if attempt == self.conflict_retries:
+                    raise
+                log.debug("conflict on %s %s, retrying (%d)", action.value, case_id, attempt + 1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _commit(self, before: Case | None, event: Event) -> Case:
+        after = apply(before, event)
+        self.store.commit(Change(case=after, events=(event,),
+                                 expected_version=0 if before is None else before.version))
+        self._observe(after, event)
+        return after
+
+    def _observe(self, case: Case, event: Event) -> None:
+        hook = self.plugins.hook.escalate_event_committed
+        for impl in hook.get_hookimpls():
+            try:
+                impl.function(desk=self, case=case, event=event)
+            except Exception:
+                log.exception("observer %s failed on %s of case %s; continuing",
+                              impl.plugin_name, event.kind.value, event.case_id)
+
+    def _authorize(self, case: Case | None, action: Action, actor: str | None) -> None:
+        allowed = self.plugins.hook.escalate_authorize(policy=self.policy, case=case,
+                                                       action=action, actor=actor)
+        if not allowed:
+            raise NotAuthorized(explain_refusal(self.policy, case, action, actor), actor=actor,
+                                action=action.value, case_id=None if case is None else case.id)
+
+    def _route(self, attributes: dict[str, Any]) -> Route:
+        route = self.plugins.hook.escalate_route(policy=self.policy, attributes=attributes)
+        if route is None:
+            route = self.policy.route(attributes)
+        if route.ladder not in self.policy.ladders:
+            raise ConfigError("routes", f"routing chose unknown ladder {route.ladder!r}")
+        return route  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _case_id(case_id: object) -> str:
+        if not isinstance(case_id, str) or not case_id:
+            raise CaseNotFound(repr(case_id))
+        return case_id
+
+    # -- decisions of individual actions ----------------------------------------------
+
+    def _tier_at_level(self, case: Case) -> int:
+        try:
+            return self.policy.level(case.tier)
+        except KeyError:
+            raise InvalidTransition(
+                f"case {case.id!r} is in tier {case.tier!r}, which the policy no longer has; "
+                "migrate the case to the current policy first", case_id=case.id) from None
+
+    def _transfer_step(self, case: Case, to: str | Owner, note: str) -> _Step:
+        limit = self.policy.max_transfers
+        if limit is not None and case.transfers >= limit:
+            raise InvalidTransition(
+                f"case {case.id!r} has been transferred {case.transfers} times and the policy "
+                f"allows {limit} (max_transfers); escalate it instead with "
+                f"desk.escalate({case.id!r}, by=..., reason=...)",
+                case_id=case.id, action="transfer", status=case.status.value)
+        level = self._tier_at_level(case)
+        target: Owner = to if isinstance(to, Agent | Queue) else Agent(inputs.actor_name(to, "to"))
+        if target == case.owner:
+            raise InvalidInput(f"case {case.id!r} is already owned by {target}; transfer it to "
+                               "someone else")
+        same_level = [tier for ladder in self.policy.ladders.values()
+                      for i, tier in enumerate(ladder.tiers) if i == level]
+        tier: Tier | None
+        if isinstance(target, Queue):
+            tier = next((t for t in same_level if t.name == target.name), None)
+        else:
+            current = self.policy.tier(case.tier)
+            tier = current if current.can_work(target.name) else next(
+                (t for t in same_level if t.can_work(target.name)), None)
+        if tier is None:
+            choices = sorted({m for t in same_level for m in t.members})
+            raise InvalidInput(
+                f"cannot transfer case {case.id!r} to {target}: a transfer goes sideways, to a "
+                f"member or queue of a tier at the same level as {case.tier!r} "
+                f"(agents: {', '.join(choices)}; queues: "
+                f"{', '.join(t.name for t in same_level)}); to move up, escalate")
+        data: dict[str, Any] = {}
+        if tier.name != case.tier:
+            data["ladder"] = self.policy.ladder_of(tier.name).name
+        return _Step(owner=target, tier=tier.name, reason=note, data=data)
+
+    def _escalate_step(self, case: Case, reason: str | None) -> _Step:
+        self._tier_at_level(case)
+        upper = self.policy.ladder_of(case.tier).next_tier(case.tier)
+        if upper is None:
+            raise InvalidTransition(
+                f"case {case.id!r} is already at the top tier {case.tier!r} of ladder "
+                f"{case.ladder!r}; the top tier keeps its cases (ask its lead to assign it)",
+                case_id=case.id, action="escalate", status=case.status.value)
+        return _Step(owner=Queue(upper.name), tier=upper.name, reason=reason)
+
+    def _assign_step(self, case: Case, target: str, note: str | None) -> _Step:
+        self._tier_at_level(case)
+        tier = self.policy.tier(case.tier)
+        if not tier.can_work(target):
+            raise InvalidInput(f"cannot assign case {case.id!r} to {target!r}: not a member of "
+                               f"tier {tier.name!r} (members: {', '.join(tier.members)})")
+        if case.owner == Agent(target):
+            raise InvalidInput(f"case {case.id!r} is already owned by {target}")
+        return _Step(owner=Agent(target), tier=case.tier, reason=note)
+
+
+class _NothingToDo(Exception):
+    """Raised inside the pipeline when a precondition no longer holds (the case moved on)."""
+
+
+def _required(value: str | None) -> str:
+    assert value is not None
+    return value
+
+
+def _contact(case: Case, actor: str | None) -> dict[str, Any]:
+    return {"contact": actor} if case.contact is None and actor is not None else {}
+
+
+def _take_over(case: Case, actor: str | None) -> _Step:
+    assert actor is not None
+    return _Step(owner=Agent(actor), tier=case.tier, data=_contact(case, actor))
+
+
+def _keep_or_take(case: Case, actor: str | None, reason: str | None,
+                  extra: dict[str, Any] | None = None) -> _Step:
+    owner = Agent(actor) if isinstance(case.owner, Queue) and actor is not None else case.owner
+    return _Step(owner=owner, tier=case.tier, reason=reason,
+                 data={**_contact(case, actor), **(extra or {})})
+
+
+def _same(case: Case, reason: str | None) -> _Step:
+    return _Step(owner=case.owner, tier=case.tier, reason=reason)

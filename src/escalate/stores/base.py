@@ -1,0 +1,166 @@
+"""The storage interface every backend implements, and the records it keeps beside cases."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+import attrs
+
+from ..model import Action, Case, Event
+
+__all__ = ["CaseQuery", "Change", "Notification", "Store", "Timer", "TimerHandler"]
+
+
+@attrs.frozen
+class Timer:
+    """A stored due time: when `due_at` passes, the worker performs `action` on the case."""
+
+    case_id: str
+    clock: str
+    due_at: datetime
+    action: Action
+
+
+@attrs.frozen
+class Notification:
+    """One message to one recipient on one channel, kept in the outbox until delivered."""
+
+    key: str
+    case_id: str
+    seq: int
+    recipient: str
+    channel: str
+    subject: str
+    body: str
+    created_at: datetime
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+@attrs.frozen
+class Change:
+    """Everything one action writes, committed atomically or not at all.
+
+    `expected_version` is the case version the change was computed from (0 for a new case);
+    the store refuses the change with ConflictError when the stored version differs.
+    `timers` is the complete set of the case's timers afterwards, or None to leave the
+    stored timers as they are.
+    """
+
+    case: Case
+    events: tuple[Event, ...]
+    expected_version: int
+    timers: tuple[Timer, ...] | None = None
+    notifications: tuple[Notification, ...] = ()
+
+
+@attrs.frozen
+class CaseQuery:
+    """Filters for listing cases; None means any. Values are matched exactly."""
+
+    status: tuple[str, ...] | None = None
+    owner: str | None = None
+    tier: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+    ladder: str | None = None
+    customer: str | None = None
+    limit: int | None = None
+
+    def matches(self, case: Case) -> bool:
+        """True when `case` passes every filter."""
+        return (
+            (self.status is None or case.status.value in self.status)
+            and (self.owner is None or case.owner.ref == self.owner)
+            and (self.tier is None or case.tier == self.tier)
+            and (self.priority is None or case.priority == self.priority)
+            and (self.channel is None or case.channel == self.channel)
+            and (self.ladder is None or case.ladder == self.ladder)
+            and (self.customer is None or case.customer == self.customer)
+        )
+
+
+#: Called by `Store.fire_due` inside the timer's transaction with the current case and the
+#: timer; returns the change to commit, or None when there is nothing to do.
+TimerHandler = Callable[[Case, Timer], Change | None]
+
+
+class Store(abc.ABC):
+    """Where cases, their events, timers and outbox rows live.
+
+    Every write goes through `commit`, which is atomic: the case row, its events, its timers
+    and its notifications are all written, or none is.
+    """
+
+    url: str = ""
+
+    @abc.abstractmethod
+    def allocate_id(self) -> str:
+        """Return a new case id that no other caller of this store will receive."""
+
+    @abc.abstractmethod
+    def get(self, case_id: str) -> Case | None:
+        """The stored case, or None."""
+
+    @abc.abstractmethod
+    def events(self, case_id: str) -> list[Event]:
+        """The case's events in sequence order (empty when there is no such case)."""
+
+    @abc.abstractmethod
+    def find(self, query: CaseQuery) -> list[Case]:
+        """Cases that match the query, oldest first."""
+
+    @abc.abstractmethod
+    def commit(self, change: Change) -> None:
+        """Write the change atomically; ConflictError if the case moved on meanwhile."""
+
+    @abc.abstractmethod
+    def case_ids(self) -> Iterator[str]:
+        """Every stored case id, oldest first."""
+
+    @abc.abstractmethod
+    def all_events(self, since: datetime | None = None,
+                   until: datetime | None = None) -> Iterator[Event]:
+        """Every event with since <= at < until, ordered by time, then case, then seq."""
+
+    @abc.abstractmethod
+    def timers(self, case_id: str) -> list[Timer]:
+        """The case's stored timers."""
+
+    @abc.abstractmethod
+    def next_due_at(self) -> datetime | None:
+        """The earliest stored timer due time, or None when no timer is stored."""
+
+    @abc.abstractmethod
+    def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
+        """Act on up to `limit` timers due at or before `now`, earliest first.
+
+        Each timer is handled in its own transaction that re-reads the timer and the case, so
+        a timer is acted on exactly once even when several desks tick the same store.
+        """
+
+    @abc.abstractmethod
+    def notifications(self, *, status: str | None = None, case_id: str | None = None,
+                      limit: int | None = None) -> list[Notification]:
+        """Outbox rows, oldest first, filtered by status and case."""
+
+    @abc.abstractmethod
+    def claim_notifications(self, now: datetime, limit: int,
+                            lease: timedelta) -> list[Notification]:
+        """Lease up to `limit` pending rows whose next attempt is due, oldest first.
+
+        A leased row's next attempt moves to `now + lease` in the same transaction, so other
+        dispatchers skip it; if the dispatcher dies, the lease runs out and the row is due again.
+        """
+
+    @abc.abstractmethod
+    def update_notification(self, notification: Notification) -> None:
+        """Store the outcome of a delivery attempt (status, attempts, errors, times)."""
+
+    def close(self) -> None:  # noqa: B027 - optional for stores with nothing to release
+        """Release connections and files; the store is unusable afterwards."""

@@ -1,0 +1,395 @@
+"""`sqlite:///path.db`: the embedded default store (SQLite in WAL mode, one file)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..codec import (
+    case_from_dict,
+    case_to_dict,
+    event_from_dict,
+    event_to_dict,
+    format_time,
+    parse_time,
+)
+from ..errors import ConflictError, StorageError
+from ..model import Action, Case, Event
+from .base import CaseQuery, Change, Notification, Store, Timer, TimerHandler
+
+__all__ = ["MIGRATIONS", "SqliteStore"]
+
+#: Schema migrations; the database's PRAGMA user_version counts how many were applied.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE case_ids (n INTEGER PRIMARY KEY AUTOINCREMENT);
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        ladder TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX cases_status ON cases (status, opened_at);
+    CREATE INDEX cases_owner ON cases (owner);
+    CREATE INDEX cases_tier ON cases (tier);
+    CREATE TABLE events (
+        case_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_at ON events (at);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TABLE timers (
+        case_id TEXT NOT NULL,
+        clock TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        PRIMARY KEY (case_id, clock)
+    ) WITHOUT ROWID;
+    CREATE INDEX timers_due ON timers (due_at);
+    CREATE TABLE outbox (
+        key TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        delivered_at TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_case ON outbox (case_id);
+    """,
+)
+
+_QUERY_COLUMNS = ("owner", "tier", "priority", "channel", "ladder", "customer")
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SqliteStore(Store):
+    """One SQLite file in WAL mode; every commit is one IMMEDIATE transaction."""
+
+    def __init__(self, path: str | Path, *, url: str | None = None,
+                 busy_timeout: float = 5.0) -> None:
+        self.path = str(path)
+        self.url = url or f"sqlite:///{self.path}"
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}; check that "
+                               "the path exists, is writable and is an escalate database") from exc
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"database {self.path!r} has schema version {version}, newer than this "
+                f"escalate understands ({len(MIGRATIONS)}); upgrade escalate")
+        for number in range(version, len(MIGRATIONS)):
+            with self._write():
+                for statement in _statements(MIGRATIONS[number]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction; rolled back on any error, sqlite errors as StorageError."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _storage_error("begin a transaction", self.path, exc) from exc
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _storage_error("write", self.path, exc) from exc
+                raise
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _storage_error("read", self.path, exc) from exc
+
+    # -- cases and events ------------------------------------------------------------
+
+    def allocate_id(self) -> str:
+        """Return "C-n" from an AUTOINCREMENT sequence shared by every process."""
+        with self._write() as db:
+            cursor = db.execute("INSERT INTO case_ids DEFAULT VALUES")
+            number = cursor.lastrowid
+        candidate = f"C-{number}"
+        if self.get(candidate) is not None:  # an imported case took this id
+            return self.allocate_id()
+        return candidate
+
+    def get(self, case_id: str) -> Case | None:
+        """The stored case, or None."""
+        rows = self._read("SELECT body FROM cases WHERE id = ?", (case_id,))
+        return case_from_dict(json.loads(rows[0][0])) if rows else None
+
+    def events(self, case_id: str) -> list[Event]:
+        """The case's events in sequence order."""
+        rows = self._read("SELECT body FROM events WHERE case_id = ? ORDER BY seq", (case_id,))
+        return [event_from_dict(json.loads(body)) for (body,) in rows]
+
+    def find(self, query: CaseQuery) -> list[Case]:
+        """Matching cases, oldest first, using the indexed columns."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.status is not None:
+            clauses.append(f"status IN ({', '.join('?' for _ in query.status)})")
+            params.extend(query.status)
+        for column in _QUERY_COLUMNS:
+            value = getattr(query, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT body FROM cases"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY opened_at, rowid"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        return [case_from_dict(json.loads(body)) for (body,) in self._read(sql, tuple(params))]
+
+    def commit(self, change: Change) -> None:
+        """Write case, events, timers and outbox rows in one IMMEDIATE transaction."""
+        with self._write() as db:
+            self._apply(db, change)
+
+    def _apply(self, db: sqlite3.Connection, change: Change) -> None:
+        case = change.case
+        body = _dumps(case_to_dict(case))
+        row = (case.status.value, case.owner.ref, case.ladder, case.tier, case.priority,
+               case.channel, case.customer, format_time(case.opened_at),
+               format_time(case.updated_at), case.version, body)
+        if change.expected_version == 0:
+            try:
+                db.execute(
+                    "INSERT INTO cases (status, owner, ladder, tier, priority, channel, customer,"
+                    " opened_at, updated_at, version, body, id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, case.id))
+            except sqlite3.IntegrityError:
+                raise ConflictError(case.id, 0) from None
+        else:
+            cursor = db.execute(
+                "UPDATE cases SET status = ?, owner = ?, ladder = ?, tier = ?, priority = ?,"
+                " channel = ?, customer = ?, opened_at = ?, updated_at = ?, version = ?, body = ?"
+                " WHERE id = ? AND version = ?", (*row, case.id, change.expected_version))
+            if cursor.rowcount != 1:
+                raise ConflictError(case.id, change.expected_version)
+        try:
+            db.executemany(
+                "INSERT INTO events (case_id, seq, at, kind, actor, body) VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.case_id, e.seq, format_time(e.at), e.kind.value, e.actor,
+                  _dumps(event_to_dict(e))) for e in change.events])
+        except sqlite3.IntegrityError:
+            raise ConflictError(case.id, change.expected_version) from None
+        if change.timers is not None:
+            db.execute("DELETE FROM timers WHERE case_id = ?", (case.id,))
+            db.executemany(
+                "INSERT INTO timers (case_id, clock, due_at, action) VALUES (?, ?, ?, ?)",
+                [(t.case_id, t.clock, format_time(t.due_at), t.action.value)
+                 for t in change.timers])
+        if change.notifications:
+            db.executemany(
+                "INSERT OR IGNORE INTO outbox (key, case_id, seq, recipient, channel, subject,"
+                " body, created_at, status, attempts, next_attempt_at, last_error, delivered_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_notification_row(n) for n in change.notifications])
+
+    def case_ids(self) -> Iterator[str]:
+        """Every case id, oldest first."""
+        return iter([case_id for (case_id,) in
+                     self._read("SELECT id FROM cases ORDER BY opened_at, rowid")])
+
+    def all_events(self, since: datetime | None = None,
+                   until: datetime | None = None) -> Iterator[Event]:
+        """Events in the time window, read in pages so memory stays flat."""
+        low = "" if since is None else format_time(since)
+        high = "\uffff" if until is None else format_time(until)
+        last: tuple[str, str, int] = (low, "", -1)
+        while True:
+            rows = self._read(
+                "SELECT at, case_id, seq, body FROM events WHERE at < ? AND"
+                " (at > ? OR (at = ? AND (case_id > ? OR (case_id = ? AND seq > ?))))"
+                " ORDER BY at, case_id, seq LIMIT 2000",
+                (high, last[0], last[0], last[1], last[1], last[2]))
+            if not rows:
+                return
+            for at, case_id, seq, body in rows:
+                yield event_from_dict(json.loads(body))
+                last = (at, case_id, seq)
+
+    # -- timers ----------------------------------------------------------------------
+
+    def timers(self, case_id: str) -> list[Timer]:
+        """The case's timers, earliest first."""
+        rows = self._read("SELECT case_id, clock, due_at, action FROM timers WHERE case_id = ?"
+                          " ORDER BY due_at", (case_id,))
+        return [_timer(row) for row in rows]
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest due time, from the due-time index."""
+        rows = self._read("SELECT MIN(due_at) FROM timers")
+        return parse_time(rows[0][0]) if rows and rows[0][0] else None
+
+    def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
+        """Handle due timers one transaction each; a timer already handled is skipped."""
+        fired: list[Event] = []
+        cutoff = format_time(now)
+        candidates = [_timer(row) for row in self._read(
+            "SELECT case_id, clock, due_at, action FROM timers WHERE due_at <= ?"
+            " ORDER BY due_at, case_id, clock LIMIT ?", (cutoff, limit))]
+        for timer in candidates:
+            with self._write() as db:
+                row = db.execute(
+                    "SELECT t.due_at, c.body FROM timers t JOIN cases c ON c.id = t.case_id"
+                    " WHERE t.case_id = ? AND t.clock = ?", (timer.case_id, timer.clock)
+                ).fetchone()
+                if row is None or row[0] != format_time(timer.due_at):
+                    continue  # another desk handled it, or the case moved on
+                case = case_from_dict(json.loads(row[1]))
+                change = handler(case, timer)
+                if change is None:
+                    db.execute("DELETE FROM timers WHERE case_id = ? AND clock = ?",
+                               (timer.case_id, timer.clock))
+                    continue
+                self._apply(db, change)
+            fired.extend(change.events)
+        return fired
+
+    # -- outbox ----------------------------------------------------------------------
+
+    def notifications(self, *, status: str | None = None, case_id: str | None = None,
+                      limit: int | None = None) -> list[Notification]:
+        """Outbox rows in creation order."""
+        clauses, params = [], []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if case_id is not None:
+            clauses.append("case_id = ?")
+            params.append(case_id)
+        sql = "SELECT * FROM outbox"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created_at, key"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_notification(row) for row in self._read(sql, tuple(params))]
+
+    def claim_notifications(self, now: datetime, limit: int,
+                            lease: timedelta) -> list[Notification]:
+        """Lease due pending rows in one short transaction."""
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, key LIMIT ?", (format_time(now), limit)).fetchall()
+            until = format_time(now + lease)
+            db.executemany("UPDATE outbox SET next_attempt_at = ? WHERE key = ?",
+                           [(until, row[0]) for row in rows])
+        return [_notification(row) for row in rows]
+
+    def update_notification(self, notification: Notification) -> None:
+        """Store a delivery outcome."""
+        row = _notification_row(notification)
+        with self._write() as db:
+            db.execute(
+                "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?,"
+                " last_error = ?, delivered_at = ? WHERE key = ?",
+                (row[8], row[9], row[10], row[11], row[12], row[0]))
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.strip().splitlines():
+        buffer += line + "\n"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements
+
+
+def _timer(row: tuple[str, str, str, str]) -> Timer:
+    return Timer(case_id=row[0], clock=row[1], due_at=parse_time(row[2]), action=Action(row[3]))
+
+
+def _notification_row(n: Notification) -> tuple[Any, ...]:
+    return (n.key, n.case_id, n.seq, n.recipient, n.channel, n.subject, n.body,
+            format_time(n.created_at), n.status, n.attempts,
+            format_time(n.next_attempt_at or n.created_at), n.last_error,
+            None if n.delivered_at is None else format_time(n.delivered_at))
+
+
+def _notification(row: tuple[Any, ...]) -> Notification:
+    return Notification(
+        key=row[0], case_id=row[1], seq=row[2], recipient=row[3], channel=row[4],
+        subject=row[5], body=row[6], created_at=parse_time(row[7]), status=row[8],
+        attempts=row[9], next_attempt_at=parse_time(row[10]), last_error=row[11],
+        delivered_at=None if row[12] is None else parse_time(row[12]))
+
+
+def _storage_error(doing: str, path: str, exc: sqlite3.Error) -> StorageError:
+    text = str(exc)
+    hint = "check the file and try again"
+    if "locked" in text or "busy" in text:
+        hint = "another process holds the database; try again when it is done"
+    elif "readonly" in text or "read-only" in text:
+        hint = "make the database file and its folder writable"
+    elif "full" in text:
+        hint = "free disk space; nothing was written"
+    return StorageError(f"cannot {doing} SQLite database {path!r}: {text}; {hint}")
+

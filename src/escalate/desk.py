@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -26,6 +26,7 @@ from .model import EVENT_OF_ACTION, Action, Agent, Case, Event, Owner, Queue, St
 from .plugins import make_plugin_manager
 from .policy import Policy, Route, Tier
 from .stores.base import CaseQuery, Change, Store
+from .verify import Problem, verify_store
 
 __all__ = ["Desk"]
 
@@ -119,6 +120,14 @@ class Desk:
             limit=limit,
         )
         return self.store.find(query)
+
+    def verify(self, *, overdue_after: timedelta | None = timedelta(minutes=5)) -> list[Problem]:
+        """Check every stored case's invariants; an empty list means all hold.
+
+        With `overdue_after`, a timer left that long past its due time is a problem too.
+        """
+        now = None if overdue_after is None else self.clock.now()
+        return list(verify_store(self.store, now=now, grace=overdue_after or timedelta(0)))
 
     def events(self, since: datetime | None = None,
                until: datetime | None = None) -> Iterator[Event]:

@@ -1,0 +1,260 @@
+"""Reusable proofs for stores and plugins: the stateful lifecycle machine of escalate.
+
+A backend proves itself by running the same Hypothesis machine the built-in stores run::
+
+    from escalate.testing import lifecycle_machine
+
+    def fresh_postgres():            # called once per example: new, empty storage
+        schema = make_schema()
+        return lambda: PostgresStore(url, schema=schema)   # called at start and each restart
+
+    TestPostgresLifecycle = lifecycle_machine(fresh_postgres).TestCase
+
+Needs `hypothesis` (part of escalate's `dev` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
+
+from . import lifecycle
+from .clock import ManualClock
+from .desk import Desk
+from .errors import EscalateError
+from .model import EVENT_OF_ACTION, Action, Agent, Case, Queue, Status
+from .policy import Policy
+from .stores.base import Store
+from .verify import check_case
+
+__all__ = [
+    "ACTORS",
+    "STANDARD_POLICY",
+    "StoreFactory",
+    "StoreOpener",
+    "lifecycle_machine",
+    "standard_policy",
+]
+
+#: Opens (or reopens, after a restart) the storage of one example.
+StoreOpener = Callable[[], Store]
+#: Makes fresh, empty storage for one example and returns its opener.
+StoreFactory = Callable[[], StoreOpener]
+
+#: The policy the machine runs: three tiers, two transfers allowed, one administrator.
+STANDARD_POLICY: dict[str, Any] = {
+    "max_transfers": 2,
+    "admins": ["root"],
+    "ladders": {"support": {"tiers": [
+        {"name": "frontline", "members": ["ana", "bo"]},
+        {"name": "specialists", "members": ["cy", "dan"], "lead": "cy"},
+        {"name": "management", "members": ["dee"], "lead": "dee"},
+    ]}},
+}
+
+#: Everyone the machine lets act: tier members, leads, an administrator and a stranger.
+ACTORS = ("ana", "bo", "cy", "dan", "dee", "root", "zed")
+
+_TEXTS = st.sampled_from([
+    "", "   ", "customer sent the invoice; needs a credit note",
+    "'); DROP TABLE cases; --", "line\nbreak\ttab\x00nul", "ünïcødé ✓",
+]) | st.integers(min_value=200, max_value=5000).map(lambda n: "long " * n)
+_USER_ACTIONS = [a for a in Action if a not in lifecycle.SYSTEM_ACTIONS and a is not Action.OPEN]
+_TARGETS = st.sampled_from([*ACTORS, "queue:frontline", "queue:specialists",
+                            "queue:management"])
+
+
+def standard_policy() -> Policy:
+    """The policy the lifecycle machine uses."""
+    return Policy.from_dict(STANDARD_POLICY)
+
+
+def lifecycle_machine(factory: StoreFactory, *,
+                      policy: Policy | None = None) -> type[RuleBasedStateMachine]:
+    """A RuleBasedStateMachine that runs random actions, removals and restarts on a store.
+
+    After every step it checks: every case ever opened is retrievable; every case has
+    exactly one owner that exists in the policy; replaying a case's events gives the stored
+    case; event sequence numbers are gap-free; a refused action changed nothing.
+    """
+    chosen_policy = policy or standard_policy()
+
+    class LifecycleMachine(RuleBasedStateMachine):
+        """Random sequences of every action against one store, with restarts."""
+
+        cases = Bundle("cases")
+
+        @initialize()
+        def start(self) -> None:
+            self.opener = factory()
+            self.clock = ManualClock()
+            self.desk = self._new_desk()
+            self.opened: list[str] = []
+
+        def _new_desk(self) -> Desk:
+            return Desk(chosen_policy, store=self.opener(), clock=self.clock,
+                        autoload_plugins=False)
+
+        def teardown(self) -> None:
+            desk = getattr(self, "desk", None)
+            if desk is not None:
+                desk.shutdown()
+
+        # -- rules -----------------------------------------------------------------
+
+        @rule(target=cases, title=_TEXTS, priority=st.sampled_from(["normal", "urgent"]),
+              channel=st.sampled_from(["phone", "email", "web", "chat", ""]),
+              by=st.none() | st.sampled_from(ACTORS))
+        def open_case(self, title: str, priority: str, channel: str, by: str | None) -> Any:
+            count = len(self.desk.cases())
+            try:
+                case = self.desk.open(title=title, customer="c-1", channel=channel,
+                                      priority=priority, by=by)
+            except EscalateError as exc:
+                assert str(exc)
+                assert len(self.desk.cases()) == count, "a refused open wrote a case"
+                return multiple()
+            assert case.status is Status.OPEN
+            assert case.owner == Queue(chosen_policy.ladders[case.ladder].first.name)
+            assert case.contact == by
+            self.opened.append(case.id)
+            return case.id
+
+        @rule(case_id=cases, action=st.sampled_from(_USER_ACTIONS),
+              actor=st.sampled_from(ACTORS), to=_TARGETS, text=_TEXTS)
+        def act(self, case_id: str, action: Action, actor: str, to: str,
+                text: str) -> None:
+            before = self.desk.get(case_id)
+            seen = len(self.desk.history(case_id))
+            try:
+                after = self._perform(case_id, action, actor, to, text)
+            except EscalateError as exc:
+                event(f"{action.value} refused: {type(exc).__name__}")
+                assert str(exc)
+                assert self.desk.get(case_id) == before, f"refused {action} changed the case"
+                assert len(self.desk.history(case_id)) == seen, f"refused {action} wrote events"
+                return
+            event(f"{action.value} done")
+            events = self.desk.history(case_id)
+            assert len(events) == seen + 1, f"{action} must record exactly one event"
+            last = events[-1]
+            assert last.kind is EVENT_OF_ACTION[action]
+            assert last.actor == actor
+            assert last.status_after is lifecycle.next_status(before.status, action)
+            assert after == self.desk.get(case_id)
+            self._check_effect(before, after, action, actor, to)
+
+        @rule(case_id=cases, action=st.sampled_from(_USER_ACTIONS),
+              pick=st.integers(min_value=0, max_value=9), text=_TEXTS)
+        def act_as_someone_entitled(self, case_id: str, action: Action, pick: int,
+                                    text: str) -> None:
+            """Like `act`, but by the owner, a tier member or the lead, so more actions pass."""
+            case = self.desk.get(case_id)
+            tier = chosen_policy.tier(case.tier)
+            people = [*tier.members, *([tier.lead] if tier.lead else [])]
+            if action is Action.ASSIGN:
+                actor = tier.lead or "root"
+            elif isinstance(case.owner, Agent) and pick % 2 == 0:
+                actor = case.owner.name
+            else:
+                actor = people[pick % len(people)]
+            self.act(case_id, action, actor, people[(pick + 1) % len(people)], text)
+
+        def _perform(self, case_id: str, action: Action, actor: str, target: str,
+                     text: str) -> Case:
+            desk = self.desk
+            to: Any = Queue(target[6:]) if target.startswith("queue:") else target
+            calls: dict[Action, Callable[[], Case]] = {
+                Action.CLAIM: lambda: desk.claim(case_id, by=actor),
+                Action.RESPOND: lambda: desk.respond(case_id, by=actor, message=text or None),
+                Action.TRANSFER: lambda: desk.transfer(case_id, to=to, by=actor, note=text),
+                Action.ESCALATE: lambda: desk.escalate(case_id, by=actor, reason=text or None),
+                Action.ASSIGN: lambda: desk.assign(case_id, to=target, by=actor),
+                Action.WAIT: lambda: desk.wait(case_id, by=actor, reason=text or None),
+                Action.RESUME: lambda: desk.resume(case_id, by=actor),
+                Action.RESOLVE: lambda: desk.resolve(case_id, by=actor, resolution=text),
+                Action.REOPEN: lambda: desk.reopen(case_id, by=actor),
+                Action.CLOSE: lambda: desk.close(case_id, by=actor),
+                Action.NOTE: lambda: desk.note(case_id, text, by=actor),
+            }
+            return calls[action]()
+
+        def _check_effect(self, before: Case, after: Case, action: Action, actor: str,
+                          target: str) -> None:
+            if action is Action.CLAIM:
+                assert after.owner == Agent(actor)
+            elif action is Action.ESCALATE:
+                ladder = chosen_policy.ladders[before.ladder]
+                assert ladder.index(after.tier) == ladder.index(before.tier) + 1
+                assert after.owner == Queue(after.tier)
+                assert after.escalations == before.escalations + 1
+            elif action is Action.TRANSFER:
+                assert after.transfers == before.transfers + 1
+                assert chosen_policy.max_transfers is None or \
+                    after.transfers <= chosen_policy.max_transfers
+                assert chosen_policy.level(after.tier) == chosen_policy.level(before.tier)
+            elif action is Action.ASSIGN:
+                assert after.owner == Agent(target)
+                assert chosen_policy.tier(after.tier).lead == actor or actor in \
+                    chosen_policy.admins
+            elif action is Action.NOTE:
+                assert (after.status, after.owner, after.tier) == \
+                    (before.status, before.owner, before.tier)
+            if action is not Action.NOTE and before.contact is not None:
+                assert after.contact == before.contact, "the contact never changes once set"
+
+        @rule(agent=st.sampled_from(ACTORS))
+        def remove_agent(self, agent: str) -> None:
+            owned_before = {c.id for c in self.desk.cases(owner=agent)
+                            if c.status is not Status.CLOSED}
+            events = self.desk.remove_agent(agent)
+            assert {e.case_id for e in events} == owned_before
+            for event in events:
+                assert event.kind.value == "returned"
+                assert event.owner_after == Queue(event.tier_after or "")
+            left = [c for c in self.desk.cases(owner=agent) if c.status is not Status.CLOSED]
+            assert not left, f"{agent} still owns {[c.id for c in left]}"
+
+        @rule(minutes=st.integers(min_value=1, max_value=60 * 24))
+        def advance_clock(self, minutes: int) -> None:
+            self.clock.advance(timedelta(minutes=minutes))
+
+        @precondition(lambda self: hasattr(self, "desk"))
+        @rule()
+        def restart(self) -> None:
+            self.desk.shutdown()
+            self.desk = self._new_desk()
+
+        # -- invariants --------------------------------------------------------------
+
+        @invariant()
+        def every_case_is_kept_owned_and_replays(self) -> None:
+            if not hasattr(self, "desk"):
+                return
+            stored = {case.id: case for case in self.desk.cases()}
+            assert set(stored) == set(self.opened), "a case was lost or appeared from nowhere"
+            for case_id in self.opened:
+                case = stored[case_id]
+                problems = check_case(case, self.desk.history(case_id), case_id)
+                assert not problems, problems
+                tier = chosen_policy.tier(case.tier)
+                if isinstance(case.owner, Queue):
+                    assert case.owner.name == case.tier
+                else:
+                    assert case.owner.name, "an agent owner needs a name"
+                assert tier.name == case.tier
+
+    return LifecycleMachine

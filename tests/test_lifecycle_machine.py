@@ -1,0 +1,30 @@
+"""The stateful proof: random actions, removals and restarts never lose or orphan a case."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import settings
+
+from escalate.stores import MemoryStore, SqliteStore
+from escalate.testing import StoreOpener, lifecycle_machine
+
+
+def fresh_memory() -> StoreOpener:
+    store = MemoryStore()
+    return lambda: store
+
+
+def fresh_sqlite() -> StoreOpener:
+    path = Path(tempfile.mkdtemp(prefix="escalate-")) / "cases.db"
+    return lambda: SqliteStore(path)
+
+
+MemoryLifecycle = lifecycle_machine(fresh_memory)
+SqliteLifecycle = lifecycle_machine(fresh_sqlite)
+
+TestMemoryLifecycle = MemoryLifecycle.TestCase
+TestMemoryLifecycle.settings = settings(parent=settings.default, stateful_step_count=50)
+TestSqliteLifecycle = SqliteLifecycle.TestCase
+TestSqliteLifecycle.settings = settings(parent=settings.default, stateful_step_count=30)

@@ -578,10 +578,10 @@ def _parse_range(value: object, path: str) -> tuple[time, time]:
         raise bad()
     if h2 == 24 and (m2 or s2):
         raise bad()
+    if h2 * 3600 + m2 * 60 + s2 <= h1 * 3600 + m1 * 60 + s1:
+        raise bad()
     opening = time(h1, m1, s1)
     closing = _MIDNIGHT if h2 == 24 else time(h2, m2, s2)
-    if _end_seconds(closing) <= _seconds(opening):
-        raise bad()
     return opening, closing
 
 

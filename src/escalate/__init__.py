@@ -1,4 +1,4 @@
-"""escalate: every customer problem has exactly one owner, climbs tiers on time, and leaves a trail."""
+"""escalate: every customer problem has one owner, climbs tiers on time, and leaves a trail."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 __all__ = ["Clock", "ManualClock", "SystemClock", "as_utc"]
@@ -16,7 +16,7 @@ def as_utc(moment: datetime) -> datetime:
             f"naive datetime {moment.isoformat()} has no time zone; "
             "pass an aware datetime such as datetime(..., tzinfo=timezone.utc)"
         )
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 class Clock(Protocol):
@@ -32,7 +32,7 @@ class SystemClock:
 
     def now(self) -> datetime:
         """Return the current UTC time."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def __repr__(self) -> str:
         return "SystemClock()"
@@ -42,7 +42,7 @@ class ManualClock:
     """A clock that only moves when told to; for tests, examples and simulations."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = as_utc(start) if start is not None else datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        self._now = as_utc(start) if start is not None else datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:

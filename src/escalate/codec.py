@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .model import Case, ClockState, Event, EventKind, Status, parse_owner
@@ -20,7 +20,7 @@ __all__ = [
 
 def format_time(moment: datetime) -> str:
     """A fixed-width UTC ISO timestamp, so stored times sort as text."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parse_time(text: str) -> datetime:
@@ -28,7 +28,7 @@ def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError(f"stored time {text!r} has no time zone")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _opt_time(value: datetime | None) -> str | None:
@@ -56,6 +56,7 @@ def clock_to_dict(clock: ClockState) -> dict[str, Any]:
         "started_at": format_time(clock.started_at),
         "due_at": _opt_time(clock.due_at),
         "remaining": _seconds(clock.remaining),
+        "warn_at": _opt_time(clock.warn_at),
         "warn_fraction": clock.warn_fraction,
         "warned": clock.warned,
         "breached": clock.breached,
@@ -73,6 +74,7 @@ def clock_from_dict(data: Mapping[str, Any]) -> ClockState:
         started_at=parse_time(data["started_at"]),
         due_at=_read_opt_time(data["due_at"]),
         remaining=_read_seconds(data["remaining"]),
+        warn_at=_read_opt_time(data.get("warn_at")),
         warn_fraction=data["warn_fraction"],
         warned=data["warned"],
         breached=data["breached"],
@@ -90,6 +92,7 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         "channel": case.channel,
         "priority": case.priority,
         "category": case.category,
+        "sla": case.sla,
         "status": case.status.value,
         "owner": case.owner.ref,
         "ladder": case.ladder,
@@ -120,6 +123,7 @@ def case_from_dict(data: Mapping[str, Any]) -> Case:
         channel=data["channel"],
         priority=data["priority"],
         category=data.get("category"),
+        sla=data.get("sla"),
         status=Status(data["status"]),
         owner=parse_owner(data["owner"]),
         ladder=data["ladder"],

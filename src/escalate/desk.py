@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,9 +12,11 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import inputs, lifecycle
+from . import inputs, lifecycle, notify, outbox, timing
 from .authz import explain_refusal
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, as_utc
+from .codec import clock_to_dict
+from .durations import format_duration
 from .errors import (
     CaseNotFound,
     ConfigError,
@@ -22,10 +26,20 @@ from .errors import (
     NotAuthorized,
 )
 from .fold import apply
-from .model import EVENT_OF_ACTION, Action, Agent, Case, Event, Owner, Queue, Status
+from .model import (
+    EVENT_OF_ACTION,
+    Action,
+    Agent,
+    Case,
+    ClockState,
+    Event,
+    Owner,
+    Queue,
+    Status,
+)
 from .plugins import make_plugin_manager
 from .policy import Policy, Route, Tier
-from .stores.base import CaseQuery, Change, Store
+from .stores.base import CaseQuery, Change, Notification, Store, Timer
 from .verify import Problem, verify_store
 
 __all__ = ["Desk"]
@@ -57,9 +71,10 @@ class Desk:
         self.plugins: pluggy.PluginManager = make_plugin_manager(plugins, autoload=autoload_plugins)
         self.store: Store = store if isinstance(store, Store) else self._open_store(store)
         self.conflict_retries = conflict_retries
+        self._rng = random.Random()
 
     def _open_store(self, url: str) -> Store:
-        if not isinstance(url, str) or "://" not in url and not url.startswith("sqlite:"):
+        if not isinstance(url, str) or ("://" not in url and not url.startswith("sqlite:")):
             raise ConfigError("store", f"{url!r} is not a store URL; use 'sqlite:///cases.db', "
                                        "'memory://' or a plugin's scheme such as 'postgresql://'")
         try:
@@ -154,7 +169,7 @@ class Desk:
                                    "case_id or leave it out to get a new one")
         route = self._route({"priority": priority, "channel": channel, "category": category,
                              "customer": customer})
-        sla_name = route.sla or priority
+        sla_name: str | None = route.sla or priority
         if self.policy.sla and sla_name not in self.policy.sla:
             raise InvalidInput(f"unknown priority {priority!r}; the policy defines "
                                f"{', '.join(self.policy.sla)}")
@@ -169,7 +184,8 @@ class Desk:
             status_after=status, tier_before=None, tier_after=first.name,
             data={"title": title, "customer": customer, "channel": channel,
                   "priority": priority, "category": category, "ladder": ladder.name,
-                  "contact": actor, "fields": custom, "policy_version": self.policy.version},
+                  "contact": actor, "fields": custom, "policy_version": self.policy.version,
+                  "sla": sla_name if sla_name in self.policy.sla else None},
         )
         return self._commit(None, event)
 
@@ -258,6 +274,148 @@ class Desk:
             events.append(self.store.events(updated.id)[-1])
         return events
 
+    # -- timers ------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None, *, batch: int = 500) -> list[Event]:
+        """Fire every timer due at `now` (default: the clock's now), earliest first.
+
+        Warnings, SLA breaches, tier escalations and top-tier re-alerts are recorded as events,
+        each timer in its own transaction; returns the events recorded, in order.
+        """
+        moment = self.clock.now() if now is None else as_utc(now)
+        recorded: list[Event] = []
+        prepared: dict[tuple[str, int], Case] = {}
+
+        def handle(case: Case, timer: Timer) -> Change | None:
+            change = self._fire(case, timer)
+            if change is not None:
+                for event in change.events:
+                    prepared[(event.case_id, event.seq)] = change.case
+            return change
+
+        while True:
+            fired = self.store.fire_due(moment, batch, handle)
+            for event in fired:
+                self._observe(prepared[(event.case_id, event.seq)], event)
+            recorded.extend(fired)
+            if not fired:
+                return recorded
+
+    def _fire(self, case: Case, timer: Timer) -> Change | None:
+        """The change a due timer makes to `case`, or None when it no longer applies."""
+        if timer not in timing.timers_for(self.policy, case):
+            return None
+        clock = case.clock(timer.clock)
+        assert clock is not None and clock.due_at is not None
+        at = max(timer.due_at, case.updated_at)
+        clocks = {c.name: c for c in case.clocks}
+        target = format_duration(clock.target)
+        label = clock.name.replace("_", " ")
+        events: list[Event] = []
+        if timer.action is Action.WARN:
+            clocks[clock.name] = timing.after_warning(clock)
+            reason = (f"{label} clock at {round((clock.warn_fraction or 0) * 100)}% of {target}; "
+                      f"due {clock.due_at.isoformat()}")
+            if clock.name == timing.TIER:
+                reason = f"tier {case.tier} limit of {target} nearly used; escalates at " \
+                         f"{clock.due_at.isoformat()}"
+            step = _same(case, reason)
+        elif timer.action is Action.BREACH:
+            clocks[clock.name] = timing.after_breach(clock)
+            step = _same(case, f"{label} target of {target} missed (due "
+                               f"{clock.due_at.isoformat()})")
+        elif timer.action is Action.REALERT:
+            interval = self.policy.tier(case.tier).realert_every or clock.target
+            clocks[clock.name] = timing.after_realert(self.policy, clock, interval)
+            step = _same(case, f"still unresolved at the top tier {case.tier}; re-alert "
+                               f"{clock.alerts + 1}")
+        else:
+            step = self._escalate_step(case, f"not resolved within {target} of business time "
+                                             f"in tier {case.tier}")
+        action = timer.action
+        first = self._timer_event(case, action, step, at)
+        after, first = self._prepare(case, first, None if action is Action.ESCALATE
+                                     else timing.ordered(clocks.values()))
+        events.append(first)
+        if action is Action.BREACH and self._escalates_on_breach(after):
+            upper = self._escalate_step(after, f"{label} target missed and the policy "
+                                               "escalates on breach")
+            second = self._timer_event(after, Action.ESCALATE, upper, at)
+            after, second = self._prepare(after, second)
+            events.append(second)
+        return self._change(case, after, tuple(events))
+
+    def _escalates_on_breach(self, case: Case) -> bool:
+        target = timing.sla_target(self.policy, case.sla)
+        if target is None or not target.escalate_on_breach or case.status not in (
+                Status.OPEN, Status.ACTIVE):
+            return False
+        try:
+            return self.policy.ladder_of(case.tier).next_tier(case.tier) is not None
+        except KeyError:
+            return False
+
+    def _timer_event(self, case: Case, action: Action, step: _Step, at: datetime) -> Event:
+        return Event(
+            case_id=case.id, seq=case.version + 1, at=at, kind=EVENT_OF_ACTION[action],
+            actor=None, owner_before=case.owner, owner_after=step.owner,
+            status_before=case.status,
+            status_after=lifecycle.next_status(case.status, action, case.id),
+            tier_before=case.tier, tier_after=step.tier, reason=step.reason, data=step.data,
+        )
+
+    def next_due(self) -> datetime | None:
+        """When the earliest stored timer falls due, or None when no timer is stored."""
+        return self.store.next_due_at()
+
+    def run_worker(self, *, max_sleep: float = 30.0, stop: threading.Event | None = None,
+                   handle_signals: bool = True, iterations: int | None = None) -> None:
+        """Tick (and dispatch notifications) in a loop until stopped; see escalate.worker."""
+        from .worker import run_worker
+
+        run_worker(self, max_sleep=max_sleep, stop=stop, handle_signals=handle_signals,
+                   iterations=iterations)
+
+    # -- notifications ---------------------------------------------------------------------
+
+    def dispatch(self, now: datetime | None = None, *, limit: int = 100) -> list[Notification]:
+        """Deliver due outbox rows through the notifier hooks; returns them with their outcome."""
+        moment = self.clock.now() if now is None else as_utc(now)
+        return outbox.deliver_due(self.store, self._deliver, self.policy.notifications, moment,
+                                  self._rng, limit)
+
+    def _deliver(self, notification: Notification) -> bool | None:
+        """Offer the row to each notifier in turn; one that raises does not stop the others."""
+        failure: Exception | None = None
+        for impl in reversed(self.plugins.hook.escalate_deliver.get_hookimpls()):
+            try:
+                if impl.function(notification=notification):
+                    return True
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return None
+
+    def outbox(self, *, status: str | None = None, case_id: str | None = None,
+               limit: int | None = None) -> list[Notification]:
+        """Outbox rows, oldest first: status "pending", "delivered" or "dead" (dead letters)."""
+        if status is not None and status not in (outbox.PENDING, outbox.DELIVERED, outbox.DEAD):
+            raise InvalidInput(f"unknown outbox status {status!r}; expected pending, "
+                               "delivered or dead")
+        return self.store.notifications(status=status, case_id=case_id, limit=limit)
+
+    def retry_notification(self, key: str) -> Notification:
+        """Put a dead-lettered row back in the queue, due now."""
+        dead = {n.key: n for n in self.store.notifications(status=outbox.DEAD)}
+        if key not in dead:
+            raise InvalidInput(f"no dead-lettered notification with key {key!r}; list them "
+                               "with desk.outbox(status='dead')")
+        revived = attrs.evolve(dead[key], status=outbox.PENDING, attempts=0,
+                               next_attempt_at=self.clock.now())
+        self.store.update_notification(revived)
+        return revived
+
     # -- the action pipeline -----------------------------------------------------------
 
     def _act(self, case_id: str, action: Action, by: str | None,
@@ -288,11 +446,30 @@ class Desk:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _commit(self, before: Case | None, event: Event) -> Case:
-        after = apply(before, event)
-        self.store.commit(Change(case=after, events=(event,),
-                                 expected_version=0 if before is None else before.version))
+        after, event = self._prepare(before, event)
+        self.store.commit(self._change(before, after, (event,)))
         self._observe(after, event)
         return after
+
+    def _prepare(self, before: Case | None, event: Event,
+                 clocks: tuple[ClockState, ...] | None = None) -> tuple[Case, Event]:
+        """The case after `event`, with the event's clock changes written into its data."""
+        provisional = apply(before, event)
+        if clocks is None:
+            clocks = timing.next_clocks(self.policy, before, provisional, event)
+        if clocks == provisional.clocks:
+            return provisional, event
+        event = attrs.evolve(event, data={**event.data,
+                                          "clocks": [clock_to_dict(c) for c in clocks]})
+        return apply(before, event), event
+
+    def _change(self, before: Case | None, after: Case, events: tuple[Event, ...]) -> Change:
+        timers = timing.timers_for(self.policy, after)
+        unchanged = before is not None and timers == timing.timers_for(self.policy, before)
+        return Change(case=after, events=events,
+                      expected_version=0 if before is None else before.version,
+                      timers=None if unchanged else timers,
+                      notifications=notify.plan(self.policy, after, events))
 
     def _observe(self, case: Case, event: Event) -> None:
         hook = self.plugins.hook.escalate_event_committed

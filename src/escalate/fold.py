@@ -87,6 +87,7 @@ def _opened(event: Event) -> Case:
         channel=data["channel"],
         priority=data["priority"],
         category=data.get("category"),
+        sla=data.get("sla"),
         status=event.status_after,
         owner=event.owner_after,
         ladder=data["ladder"],

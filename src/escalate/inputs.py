@@ -1,4 +1,4 @@
-"""Checks for the arguments of Desk methods; each failure is an InvalidInput that changes nothing."""
+"""Checks for the arguments of Desk methods; a failure is an InvalidInput that changes nothing."""
 
 from __future__ import annotations
 

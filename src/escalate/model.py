@@ -160,6 +160,7 @@ class ClockState:
     started_at: datetime
     due_at: datetime | None
     remaining: timedelta | None = None
+    warn_at: datetime | None = None
     warn_fraction: float | None = None
     warned: bool = False
     breached: bool = False
@@ -196,6 +197,7 @@ class Case:
     version: int
     contact: str | None = None
     category: str | None = None
+    sla: str | None = None
     transfers: int = 0
     escalations: int = 0
     first_response_at: datetime | None = None

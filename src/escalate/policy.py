@@ -6,6 +6,7 @@ loaded from the TOML format documented in docs/policy.md with `Policy.from_toml`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import tomllib
@@ -32,13 +33,30 @@ from .configreader import (
 from .durations import format_duration
 from .errors import ConfigError
 
-__all__ = ["Ladder", "Policy", "Route", "SlaTarget", "Tier"]
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "Ladder",
+    "NotificationSettings",
+    "Policy",
+    "Route",
+    "SlaTarget",
+    "Template",
+    "Tier",
+]
 
 #: Case attributes a route may match on.
 ROUTE_FIELDS = ("priority", "channel", "category", "customer")
 
 
 def _tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _tiers(value: Iterable[Tier]) -> tuple[Tier, ...]:
+    return tuple(value)
+
+
+def _routes(value: Iterable[Route]) -> tuple[Route, ...]:
     return tuple(value)
 
 
@@ -66,7 +84,7 @@ class Ladder:
     """The ordered tiers a case climbs, from first contact to the top."""
 
     name: str
-    tiers: tuple[Tier, ...] = attrs.field(converter=tuple)
+    tiers: tuple[Tier, ...] = attrs.field(converter=_tiers)
     calendar: str | None = None
 
     def index(self, tier: str) -> int:
@@ -126,6 +144,41 @@ def _freeze(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
 
 
+#: Event kinds whose message text a policy may override under [notifications.templates].
+TEMPLATE_KINDS = ("opened", "claimed", "responded", "transferred", "escalated", "assigned",
+                  "waited", "resumed", "resolved", "reopened", "closed", "noted", "warned",
+                  "breached", "realerted", "returned")
+
+
+@attrs.frozen
+class Template:
+    """Subject and body of a notification, as str.format templates over the event's fields."""
+
+    subject: str
+    body: str
+
+
+@attrs.frozen
+class NotificationSettings:
+    """Who is told what, on which channel, and how hard delivery is retried."""
+
+    channels: tuple[str, ...] = attrs.field(default=("log",), converter=_tuple)
+    recipients: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_freeze,
+                                                            hash=False)
+    notify_customer: bool = False
+    customer_channel: str = "email"
+    max_attempts: int = 8
+    backoff: timedelta = timedelta(seconds=30)
+    max_backoff: timedelta = timedelta(hours=1)
+    lease: timedelta = timedelta(minutes=5)
+    timeout: timedelta = timedelta(seconds=30)
+    templates: Mapping[str, Template] = attrs.field(factory=dict, converter=_freeze, hash=False)
+
+    def channels_for(self, recipient: str) -> tuple[str, ...]:
+        """The channels an agent is told on: their own list, else the default."""
+        return self.recipients.get(recipient, self.channels)
+
+
 @attrs.frozen
 class Policy:
     """Everything a desk needs to know to route, own, time and escalate cases."""
@@ -134,9 +187,10 @@ class Policy:
     sla: Mapping[str, SlaTarget] = attrs.field(factory=dict, converter=_freeze, hash=False)
     calendars: Mapping[str, BusinessHours] = attrs.field(factory=dict, converter=_freeze,
                                                          hash=False)
-    routes: tuple[Route, ...] = attrs.field(default=(), converter=tuple)
+    routes: tuple[Route, ...] = attrs.field(default=(), converter=_routes)
     max_transfers: int | None = None
     admins: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    notifications: NotificationSettings = attrs.field(factory=NotificationSettings)
 
     def __attrs_post_init__(self) -> None:
         _validate(self)
@@ -198,7 +252,7 @@ class Policy:
         raise ConfigError("routes", f"no route matches a case with {described}; add a last "
                                     "route without `when` to catch every case")
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         """A short fingerprint of the policy's content; cases record the one they run under."""
         canonical = json.dumps(self.to_dict(), sort_keys=True, default=str)
@@ -213,7 +267,8 @@ class Policy:
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError("", f"cannot read policy file {str(file)!r}: {exc.strerror}") from None
+            raise ConfigError("", f"cannot read policy file {str(file)!r}: "
+                                  f"{exc.strerror}") from None
         return cls.from_toml_text(text, source=str(file))
 
     @classmethod
@@ -244,6 +299,8 @@ class Policy:
         out["ladders"] = {name: _ladder_to_dict(ladder) for name, ladder in self.ladders.items()}
         if self.routes:
             out["routes"] = [_route_to_dict(route) for route in self.routes]
+        if self.notifications != NotificationSettings():
+            out["notifications"] = _notifications_to_dict(self.notifications)
         return out
 
 
@@ -280,6 +337,25 @@ def _ladder_to_dict(ladder: Ladder) -> dict[str, Any]:
                        "tiers": [_tier_to_dict(tier) for tier in ladder.tiers]})
 
 
+def _notifications_to_dict(settings: NotificationSettings) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "channels": list(settings.channels),
+        "notify_customer": settings.notify_customer,
+        "customer_channel": settings.customer_channel,
+        "max_attempts": settings.max_attempts,
+        "backoff": format_duration(settings.backoff),
+        "max_backoff": format_duration(settings.max_backoff),
+        "lease": format_duration(settings.lease),
+        "timeout": format_duration(settings.timeout),
+    }
+    if settings.recipients:
+        out["recipients"] = {name: list(chs) for name, chs in settings.recipients.items()}
+    if settings.templates:
+        out["templates"] = {kind: {"subject": t.subject, "body": t.body}
+                            for kind, t in settings.templates.items()}
+    return out
+
+
 def _route_to_dict(route: Route) -> dict[str, Any]:
     out: dict[str, Any] = {"ladder": route.ladder}
     if route.when:
@@ -292,7 +368,10 @@ def _route_to_dict(route: Route) -> dict[str, Any]:
 
 # -- parsing -------------------------------------------------------------------------
 
-_TOP_KEYS = ("max_transfers", "admins", "calendars", "sla", "ladders", "routes")
+_TOP_KEYS = ("max_transfers", "admins", "calendars", "sla", "ladders", "routes",
+             "notifications")
+_NOTIFICATION_KEYS = ("channels", "recipients", "notify_customer", "customer_channel",
+                      "max_attempts", "backoff", "max_backoff", "lease", "timeout", "templates")
 _SLA_KEYS = ("first_response", "resolution", "warn_at", "calendar", "escalate_on_breach")
 _LADDER_KEYS = ("calendar", "tiers")
 _TIER_KEYS = ("name", "members", "lead", "escalate_after", "realert_every", "warn_at",
@@ -327,8 +406,75 @@ def _parse(data: Mapping[str, Any]) -> Policy:
         raise ConfigError("routes", f"expected a list of routes ([[routes]]), got {routes_value!r}")
     routes = [_parse_route(read_table(spec, join("routes", i)), join("routes", i))
               for i, spec in enumerate(routes_value)]
+    notifications = _parse_notifications(
+        read_table(data.get("notifications", {}), "notifications"), "notifications")
     return Policy(ladders=ladders, sla=sla, calendars=calendars, routes=routes,
-                  max_transfers=max_transfers, admins=admins)
+                  max_transfers=max_transfers, admins=admins, notifications=notifications)
+
+
+def _parse_notifications(spec: Mapping[str, Any], path: str) -> NotificationSettings:
+    check_keys(spec, path, _NOTIFICATION_KEYS)
+    defaults = NotificationSettings()
+    recipients_path = join(path, "recipients")
+    recipients = {name: read_names(value, join(recipients_path, name), allow_empty=False)
+                  for name, value in read_table(spec.get("recipients", {}),
+                                                recipients_path).items()}
+    templates_path = join(path, "templates")
+    templates = {}
+    for kind, value in read_table(spec.get("templates", {}), templates_path).items():
+        where = join(templates_path, kind)
+        if kind not in TEMPLATE_KINDS:
+            raise ConfigError(where, f"unknown event kind; expected one of "
+                                     f"{', '.join(TEMPLATE_KINDS)}")
+        table = read_table(value, where)
+        check_keys(table, where, ("subject", "body"))
+        base = DEFAULT_TEMPLATE
+        template = Template(subject=_template_text(table.get("subject", base.subject),
+                                                   join(where, "subject")),
+                            body=_template_text(table.get("body", base.body), join(where, "body")))
+        templates[kind] = template
+
+    def pick(key: str, reader: Any) -> Any:
+        return reader(spec[key], join(path, key)) if key in spec else getattr(defaults, key)
+
+    return NotificationSettings(
+        channels=pick("channels", lambda v, p: read_names(v, p, allow_empty=False)),
+        recipients=recipients,
+        notify_customer=pick("notify_customer", read_bool),
+        customer_channel=pick("customer_channel", read_name),
+        max_attempts=pick("max_attempts", lambda v, p: read_int(v, p, minimum=1)),
+        backoff=pick("backoff", read_duration),
+        max_backoff=pick("max_backoff", read_duration),
+        lease=pick("lease", read_duration),
+        timeout=pick("timeout", read_duration),
+        templates=templates,
+    )
+
+
+#: The message used for every event kind without its own template.
+DEFAULT_TEMPLATE = Template(
+    subject="[{case_id}] {title}: {headline}",
+    body=("{headline}\n\nCase {case_id} ({priority}, {channel}) for customer {customer}\n"
+          "Status: {status}; owner: {owner}; tier: {tier}\n"
+          "At: {at}\nBy: {actor}\n{reason_line}"),
+)
+
+#: Names a template may use.
+TEMPLATE_FIELDS = ("case_id", "title", "headline", "kind", "priority", "channel", "customer",
+                   "status", "owner", "tier", "at", "actor", "reason", "reason_line",
+                   "recipient")
+
+
+def _template_text(value: object, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(path, f"expected non-empty template text, got {value!r}")
+    text = value
+    try:
+        text.format_map({name: "" for name in TEMPLATE_FIELDS})
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(path, f"template uses {exc} which is not available; use "
+                                f"{{name}} with one of {', '.join(TEMPLATE_FIELDS)}") from None
+    return text
 
 
 def _parse_sla(name: str, spec: Mapping[str, Any], path: str) -> SlaTarget:

@@ -222,9 +222,9 @@ def lifecycle_machine(factory: StoreFactory, *,
                             if c.status is not Status.CLOSED}
             events = self.desk.remove_agent(agent)
             assert {e.case_id for e in events} == owned_before
-            for event in events:
-                assert event.kind.value == "returned"
-                assert event.owner_after == Queue(event.tier_after or "")
+            for returned in events:
+                assert returned.kind.value == "returned"
+                assert returned.owner_after == Queue(returned.tier_after or "")
             left = [c for c in self.desk.cases(owner=agent) if c.status is not Status.CLOSED]
             assert not left, f"{agent} still owns {[c.id for c in left]}"
 

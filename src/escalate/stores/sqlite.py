@@ -225,7 +225,8 @@ class SqliteStore(Store):
                 raise ConflictError(case.id, change.expected_version)
         try:
             db.executemany(
-                "INSERT INTO events (case_id, seq, at, kind, actor, body) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (case_id, seq, at, kind, actor, body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 [(e.case_id, e.seq, format_time(e.at), e.kind.value, e.actor,
                   _dumps(event_to_dict(e))) for e in change.events])
         except sqlite3.IntegrityError:

@@ -1,0 +1,128 @@
+"""Who is told about an event, on which channel, and with what message.
+
+`plan` turns one committed event into outbox rows; the desk writes them in the same
+transaction as the event, so an event never exists without its notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .model import Agent, Case, Event, EventKind
+from .policy import DEFAULT_TEMPLATE, Policy, Tier
+from .stores.base import Notification
+
+__all__ = ["HEADLINES", "plan", "recipients"]
+
+#: One line per event kind, used as the notification's headline.
+HEADLINES: dict[EventKind, str] = {
+    EventKind.OPENED: "new case in {tier}",
+    EventKind.CLAIMED: "claimed by {actor}",
+    EventKind.RESPONDED: "{actor} responded to the customer",
+    EventKind.TRANSFERRED: "transferred to {owner} by {actor}",
+    EventKind.ESCALATED: "escalated to {tier}",
+    EventKind.ASSIGNED: "assigned to {owner} by {actor}",
+    EventKind.WAITED: "waiting: {reason}",
+    EventKind.RESUMED: "work resumed",
+    EventKind.RESOLVED: "resolved: {reason}",
+    EventKind.REOPENED: "reopened",
+    EventKind.CLOSED: "closed",
+    EventKind.NOTED: "note from {actor}",
+    EventKind.WARNED: "deadline close: {reason}",
+    EventKind.BREACHED: "commitment missed: {reason}",
+    EventKind.REALERTED: "still unresolved at the top: {reason}",
+    EventKind.RETURNED: "returned to the {tier} queue",
+}
+
+_CUSTOMER_KINDS = frozenset({EventKind.OPENED, EventKind.WAITED, EventKind.RESOLVED,
+                             EventKind.REOPENED, EventKind.CLOSED})
+
+
+def _tier(policy: Policy, name: str | None) -> Tier | None:
+    if name is None:
+        return None
+    try:
+        return policy.tier(name)
+    except KeyError:
+        return None
+
+
+def _team(tier: Tier | None) -> list[str]:
+    if tier is None:
+        return []
+    return [*tier.members, *([tier.lead] if tier.lead else []), *tier.notify]
+
+
+def _owner_side(policy: Policy, case: Case) -> list[str]:
+    if isinstance(case.owner, Agent):
+        return [case.owner.name]
+    return _team(_tier(policy, case.tier))
+
+
+def recipients(policy: Policy, case: Case, event: Event) -> list[str]:
+    """Agents to tell about `event` (the actor is never told of their own action)."""
+    kind = event.kind
+    names: list[str] = []
+    tier = _tier(policy, case.tier)
+    if kind in (EventKind.OPENED, EventKind.RETURNED):
+        names += _team(tier)
+    elif kind in (EventKind.ESCALATED, EventKind.TRANSFERRED, EventKind.ASSIGNED):
+        names += _owner_side(policy, case)
+        if kind is EventKind.ESCALATED:
+            names += _team(tier)
+        if isinstance(event.owner_before, Agent):
+            names.append(event.owner_before.name)
+    elif kind in (EventKind.WARNED, EventKind.BREACHED):
+        names += _owner_side(policy, case)
+        if tier is not None and tier.lead:
+            names.append(tier.lead)
+    elif kind is EventKind.REALERTED:
+        names += [tier.lead] if tier is not None and tier.lead else _team(tier)
+        clock = case.clock("tier")
+        if tier is not None and clock is not None and clock.alerts >= 2:
+            names += tier.last_resort
+    elif kind is EventKind.REOPENED:
+        names += _owner_side(policy, case)
+    if case.contact:
+        names.append(case.contact)  # the contact hears of every change
+    return [name for name in dict.fromkeys(names) if name and name != event.actor]
+
+
+def _fields(case: Case, event: Event, recipient: str) -> dict[str, str]:
+    owner = case.owner.name if isinstance(case.owner, Agent) else f"{case.owner.name} queue"
+    values = {
+        "case_id": case.id, "title": case.title, "kind": event.kind.value,
+        "priority": case.priority, "channel": case.channel, "customer": case.customer,
+        "status": case.status.value, "owner": owner, "tier": case.tier,
+        "at": event.at.isoformat(timespec="minutes"), "actor": event.actor or "escalate",
+        "reason": event.reason or "", "recipient": recipient,
+        "reason_line": f"Note: {event.reason}" if event.reason else "",
+    }
+    values["headline"] = HEADLINES[event.kind].format_map(values)
+    return values
+
+
+def _render(policy: Policy, case: Case, event: Event, recipient: str,
+            channel: str) -> Notification:
+    template = policy.notifications.templates.get(event.kind.value, DEFAULT_TEMPLATE)
+    values = _fields(case, event, recipient)
+    return Notification(
+        key=f"{case.id}:{event.seq}:{recipient}:{channel}", case_id=case.id, seq=event.seq,
+        recipient=recipient, channel=channel, subject=template.subject.format_map(values),
+        body=template.body.format_map(values).rstrip() + "\n", created_at=event.at,
+        next_attempt_at=event.at,
+    )
+
+
+def plan(policy: Policy, case: Case, events: Iterable[Event]) -> tuple[Notification, ...]:
+    """The outbox rows for `events`, rendered against `case` as it is after them."""
+    settings = policy.notifications
+    rows: list[Notification] = []
+    for event in events:
+        for name in recipients(policy, case, event):
+            rows += [_render(policy, case, event, name, channel)
+                     for channel in settings.channels_for(name)]
+        if settings.notify_customer and event.kind in _CUSTOMER_KINDS:
+            rows.append(_render(policy, case, event, case.customer, settings.customer_channel))
+    return tuple(rows)
+

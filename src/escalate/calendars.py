@@ -179,9 +179,9 @@ def _check_zone(name: object, path: str) -> None:
         _zone(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
         suggestion = _zone_suggestion(name)
-        hint = f'did you mean "{suggestion}"? ' if suggestion else ""
+        hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
         raise ConfigError(
-            path, f'unknown time zone "{name}"; {hint}Use an IANA name such as '
+            path, f'unknown time zone "{name}"{hint}; use an IANA name such as '
             '"Europe/Bucharest", "America/New_York" or "UTC"'
         ) from exc
 

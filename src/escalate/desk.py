@@ -25,6 +25,7 @@ from .errors import (
     InvalidTransition,
     NotAuthorized,
 )
+from .explain import ClockExplanation, explain_case
 from .fold import apply
 from .model import (
     EVENT_OF_ACTION,
@@ -135,6 +136,11 @@ class Desk:
             limit=limit,
         )
         return self.store.find(query)
+
+    def explain(self, case_id: str) -> list[ClockExplanation]:
+        """How each of the case's due times was computed: target, calendar windows, pauses."""
+        case = self.get(case_id)
+        return explain_case(self.policy, case, self.store.events(case.id))
 
     def verify(self, *, overdue_after: timedelta | None = timedelta(minutes=5)) -> list[Problem]:
         """Check every stored case's invariants; an empty list means all hold.
@@ -314,16 +320,15 @@ class Desk:
         events: list[Event] = []
         if timer.action is Action.WARN:
             clocks[clock.name] = timing.after_warning(clock)
-            reason = (f"{label} clock at {round((clock.warn_fraction or 0) * 100)}% of {target}; "
-                      f"due {clock.due_at.isoformat()}")
+            used = f"{round((clock.warn_fraction or 0) * 100)}% of {target}"
+            reason = f"{label} clock at {used}; due {_when(clock.due_at)}"
             if clock.name == timing.TIER:
-                reason = f"tier {case.tier} limit of {target} nearly used; escalates at " \
-                         f"{clock.due_at.isoformat()}"
+                reason = f"{used} of tier {case.tier} used; escalates {_when(clock.due_at)}"
             step = _same(case, reason)
         elif timer.action is Action.BREACH:
             clocks[clock.name] = timing.after_breach(clock)
             step = _same(case, f"{label} target of {target} missed (due "
-                               f"{clock.due_at.isoformat()})")
+                               f"{_when(clock.due_at)})")
         elif timer.action is Action.REALERT:
             interval = self.policy.tier(case.tier).realert_every or clock.target
             clocks[clock.name] = timing.after_realert(self.policy, clock, interval)
@@ -568,6 +573,10 @@ class Desk:
 
 class _NothingToDo(Exception):
     """Raised inside the pipeline when a precondition no longer holds (the case moved on)."""
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%a %Y-%m-%d %H:%M} UTC"
 
 
 def _required(value: str | None) -> str:

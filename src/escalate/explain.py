@@ -42,9 +42,9 @@ class ClockExplanation:
         for start, end, counted in self.spells:
             out.append(f"  ran {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC: "
                        f"{format_duration(counted)} counted")
-        for start, end in self.pauses:
-            until = "now" if end is None else f"{end:%Y-%m-%d %H:%M}"
-            out.append(f"  paused {start:%Y-%m-%d %H:%M} .. {until} UTC (not counted)")
+        for paused, resumed in self.pauses:
+            until = "now" if resumed is None else f"{resumed:%Y-%m-%d %H:%M}"
+            out.append(f"  paused {paused:%Y-%m-%d %H:%M} .. {until} UTC (not counted)")
         if c.stopped_at is not None:
             out.append(f"  stopped {c.stopped_at:%Y-%m-%d %H:%M} UTC"
                        + (" after a breach" if c.breached else ""))

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import settings
 
 from escalate.stores import MemoryStore, SqliteStore
-from escalate.testing import StoreOpener, lifecycle_machine
+from escalate.testing import StoreOpener, lifecycle_machine, timed_policy
 
 
 def fresh_memory() -> StoreOpener:
@@ -28,3 +28,11 @@ TestMemoryLifecycle = MemoryLifecycle.TestCase
 TestMemoryLifecycle.settings = settings(parent=settings.default, stateful_step_count=50)
 TestSqliteLifecycle = SqliteLifecycle.TestCase
 TestSqliteLifecycle.settings = settings(parent=settings.default, stateful_step_count=30)
+
+TimedMemoryLifecycle = lifecycle_machine(fresh_memory, policy=timed_policy())
+TimedSqliteLifecycle = lifecycle_machine(fresh_sqlite, policy=timed_policy())
+
+TestTimedMemoryLifecycle = TimedMemoryLifecycle.TestCase
+TestTimedMemoryLifecycle.settings = settings(parent=settings.default, stateful_step_count=50)
+TestTimedSqliteLifecycle = TimedSqliteLifecycle.TestCase
+TestTimedSqliteLifecycle.settings = settings(parent=settings.default, stateful_step_count=30)

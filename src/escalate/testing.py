@@ -45,8 +45,10 @@ __all__ = [
     "STANDARD_POLICY",
     "StoreFactory",
     "StoreOpener",
+    "TIMED_POLICY",
     "lifecycle_machine",
     "standard_policy",
+    "timed_policy",
 ]
 
 #: Opens (or reopens, after a restart) the storage of one example.
@@ -65,6 +67,26 @@ STANDARD_POLICY: dict[str, Any] = {
     ]}},
 }
 
+#: The same ladder with time limits: SLA targets, tier limits in office hours, re-alerts.
+TIMED_POLICY: dict[str, Any] = {
+    **STANDARD_POLICY,
+    "calendars": {"office": {"timezone": "Europe/Bucharest",
+                             "hours": {"mon": "09:00-17:00", "tue": "09:00-17:00",
+                                       "wed": "09:00-17:00", "thu": "09:00-17:00",
+                                       "fri": ["09:00-12:00", "13:00-17:00"]},
+                             "holidays": ["2026-01-07"]}},
+    "sla": {"normal": {"first_response": "4h", "resolution": "2d", "calendar": "office"},
+            "urgent": {"first_response": "30m", "resolution": "8h", "warn_at": 0.5,
+                       "escalate_on_breach": True}},
+    "ladders": {"support": {"calendar": "office", "tiers": [
+        {"name": "frontline", "members": ["ana", "bo"], "escalate_after": "6h"},
+        {"name": "specialists", "members": ["cy", "dan"], "lead": "cy",
+         "escalate_after": "5h", "warn_at": 0.5},
+        {"name": "management", "members": ["dee"], "lead": "dee", "realert_every": "2h",
+         "last_resort": ["root"]},
+    ]}},
+}
+
 #: Everyone the machine lets act: tier members, leads, an administrator and a stranger.
 ACTORS = ("ana", "bo", "cy", "dan", "dee", "root", "zed")
 
@@ -78,8 +100,13 @@ _TARGETS = st.sampled_from([*ACTORS, "queue:frontline", "queue:specialists",
 
 
 def standard_policy() -> Policy:
-    """The policy the lifecycle machine uses."""
+    """The policy the lifecycle machine uses by default."""
     return Policy.from_dict(STANDARD_POLICY)
+
+
+def timed_policy() -> Policy:
+    """The standard ladder with SLA targets, office-hour tier limits and re-alerts."""
+    return Policy.from_dict(TIMED_POLICY)
 
 
 def lifecycle_machine(factory: StoreFactory, *,
@@ -103,6 +130,7 @@ def lifecycle_machine(factory: StoreFactory, *,
             self.clock = ManualClock()
             self.desk = self._new_desk()
             self.opened: list[str] = []
+            self.paused: dict[str, tuple[int, list[Any]]] = {}
 
         def _new_desk(self) -> Desk:
             return Desk(chosen_policy, store=self.opener(), clock=self.clock,
@@ -232,6 +260,23 @@ def lifecycle_machine(factory: StoreFactory, *,
         def advance_clock(self, minutes: int) -> None:
             self.clock.advance(timedelta(minutes=minutes))
 
+        @rule()
+        def tick(self) -> None:
+            """Fire due timers; afterwards no deadline that has passed is left unanswered."""
+            now = self.clock.now()
+            for fired in self.desk.tick():
+                event(f"tick recorded {fired.kind.value}")
+                assert fired.actor is None and fired.at <= now
+            for case in self.desk.cases(status=("open", "active")):
+                for clock in case.clocks:
+                    if not clock.running:
+                        continue
+                    assert clock.due_at is not None
+                    silent = clock.due_at <= now and (clock.name == "tier" or not clock.breached)
+                    assert not silent, f"silent breach: {case.id} {clock}"
+                    if clock.warn_at is not None and not clock.warned:
+                        assert clock.warn_at > now, f"missed warning: {case.id} {clock}"
+
         @precondition(lambda self: hasattr(self, "desk"))
         @rule()
         def restart(self) -> None:
@@ -256,5 +301,19 @@ def lifecycle_machine(factory: StoreFactory, *,
                 else:
                     assert case.owner.name, "an agent owner needs a name"
                 assert tier.name == case.tier
+                self._check_paused(case)
+
+        def _check_paused(self, case: Case) -> None:
+            """A case that waits (or is resolved) accrues no business time on any clock."""
+            if case.status not in (Status.WAITING, Status.RESOLVED):
+                self.paused.pop(case.id, None)
+                return
+            remaining = [(c.name, c.remaining, c.due_at) for c in case.clocks
+                         if c.stopped_at is None]
+            assert all(due is None for _, _, due in remaining), "a paused clock is running"
+            seen = self.paused.get(case.id)
+            if seen is not None and seen[0] == case.version:
+                assert seen[1] == remaining, "a paused clock moved"
+            self.paused[case.id] = (case.version, remaining)
 
     return LifecycleMachine

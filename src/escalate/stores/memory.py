@@ -51,8 +51,12 @@ class MemoryStore(Store):
     def find(self, query: CaseQuery) -> list[Case]:
         """Matching cases, oldest first."""
         with self._lock:
-            found = [case for case in self._cases.values() if query.matches(case)]
+            found = [case for case in self._oldest_first() if query.matches(case)]
         return found[: query.limit] if query.limit is not None else found
+
+    def _oldest_first(self) -> list[Case]:
+        """Cases by opening time; equal times keep insertion order (sort is stable)."""
+        return sorted(self._cases.values(), key=lambda case: case.opened_at)
 
     def commit(self, change: Change) -> None:
         """Apply the change under the lock after checking the version."""
@@ -61,6 +65,10 @@ class MemoryStore(Store):
             current = self._cases.get(case.id)
             stored_version = 0 if current is None else current.version
             if stored_version != change.expected_version:
+                raise ConflictError(case.id, change.expected_version)
+            known = {event.seq for event in self._events.get(case.id, ())}
+            seqs = [event.seq for event in change.events]
+            if known.intersection(seqs) or len(set(seqs)) != len(seqs):
                 raise ConflictError(case.id, change.expected_version)
             self._cases[case.id] = case
             self._events.setdefault(case.id, []).extend(change.events)
@@ -82,7 +90,7 @@ class MemoryStore(Store):
     def case_ids(self) -> Iterator[str]:
         """Every case id in insertion order."""
         with self._lock:
-            ids = list(self._cases)
+            ids = [case.id for case in self._oldest_first()]
         return iter(ids)
 
     def all_events(self, since: datetime | None = None,

@@ -1,4 +1,4 @@
-"""Reusable proofs for stores and plugins: the stateful lifecycle machine of escalate.
+"""The stateful lifecycle machine: random actions, removals, ticks and restarts on a store.
 
 A backend proves itself by running the same Hypothesis machine the built-in stores run::
 
@@ -31,21 +31,21 @@ from hypothesis.stateful import (
     rule,
 )
 
-from . import lifecycle
-from .clock import ManualClock
-from .desk import Desk
-from .errors import EscalateError
-from .model import EVENT_OF_ACTION, Action, Agent, Case, Queue, Status
-from .policy import Policy
-from .stores.base import Store
-from .verify import check_case
+from .. import lifecycle
+from ..clock import ManualClock
+from ..desk import Desk
+from ..errors import EscalateError
+from ..model import EVENT_OF_ACTION, Action, Agent, Case, Queue, Status
+from ..policy import Policy
+from ..stores.base import Store
+from ..verify import check_case
 
 __all__ = [
     "ACTORS",
     "STANDARD_POLICY",
+    "TIMED_POLICY",
     "StoreFactory",
     "StoreOpener",
-    "TIMED_POLICY",
     "lifecycle_machine",
     "standard_policy",
     "timed_policy",

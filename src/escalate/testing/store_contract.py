@@ -1,0 +1,256 @@
+"""The store contract: tests every storage backend must pass, written once, subclassed by each.
+
+A backend's test module subclasses `StoreContract` and says how to make a fresh store::
+
+    class TestPostgresStore(StoreContract):
+        def make_store(self) -> Store:
+            return PostgresStore(URL, schema=new_schema())
+
+pytest collects the inherited `test_*` methods. Needs pytest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from .. import lifecycle
+from ..errors import ConflictError
+from ..fold import apply
+from ..model import EVENT_OF_ACTION, Action, Agent, Case, Event, EventKind, Queue, Status
+from ..stores.base import CaseQuery, Change, Notification, Store, Timer
+
+__all__ = ["StoreContract"]
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def opened(case_id: str, at: datetime = T0, *, priority: str = "normal",
+           channel: str = "phone") -> Event:
+    """The opening event of a case in tier "frontline"."""
+    return Event(case_id=case_id, seq=1, at=at, kind=EventKind.OPENED, actor="ana",
+                 owner_before=None, owner_after=Queue("frontline"), status_before=None,
+                 status_after=Status.OPEN, tier_before=None, tier_after="frontline",
+                 data={"title": f"case {case_id}", "customer": "c-1", "channel": channel,
+                       "priority": priority, "ladder": "support", "contact": "ana",
+                       "fields": {"n": 1}})
+
+
+def following(case: Case, action: Action, at: datetime, owner: Agent | Queue | None = None,
+              tier: str | None = None) -> Event:
+    """The next event of `case` for `action`."""
+    return Event(case_id=case.id, seq=case.version + 1, at=at,
+                 kind=EVENT_OF_ACTION[action], actor="ana",
+                 owner_before=case.owner, owner_after=owner or case.owner,
+                 status_before=case.status,
+                 status_after=lifecycle.next_status(case.status, action, case.id),
+                 tier_before=case.tier, tier_after=tier or case.tier, reason="because")
+
+
+def new_case_change(case_id: str, at: datetime = T0, **kwargs: str) -> Change:
+    """A Change that creates a case."""
+    event = opened(case_id, at, **kwargs)
+    return Change(case=apply(None, event), events=(event,), expected_version=0, timers=())
+
+
+def notification(case_id: str, seq: int, recipient: str, at: datetime = T0) -> Notification:
+    """An outbox row."""
+    return Notification(key=f"{case_id}:{seq}:{recipient}:log", case_id=case_id, seq=seq,
+                        recipient=recipient, channel="log", subject="s", body="b",
+                        created_at=at, next_attempt_at=at)
+
+
+class StoreContract:
+    """Inherited tests that define what a store must do; subclass and implement make_store."""
+
+    def make_store(self) -> Store:
+        """Return a fresh, empty store (override in the backend's tests)."""
+        raise NotImplementedError("subclasses of StoreContract implement make_store()")
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        """A fresh store, closed after the test."""
+        made = self.make_store()
+        yield made
+        made.close()
+
+    # -- cases and events -----------------------------------------------------------------
+
+    def test_a_new_case_reads_back_exactly(self, store: Store) -> None:
+        """A committed case and its events read back equal, custom fields included."""
+        change = new_case_change("K-1")
+        store.commit(change)
+        assert store.get("K-1") == change.case
+        assert store.events("K-1") == list(change.events)
+        assert store.get("missing") is None
+        assert store.events("missing") == []
+
+    def test_transactions_are_atomic_and_versions_conflict(self, store: Store) -> None:
+        """A stale version or a duplicate event is refused and writes nothing at all."""
+        first = new_case_change("K-1")
+        store.commit(first)
+        case = first.case
+        event = following(case, Action.CLAIM, T0 + timedelta(minutes=1), owner=Agent("ana"))
+        claimed = apply(case, event)
+        timers = (Timer("K-1", "tier", T0 + timedelta(hours=1), Action.ESCALATE),)
+        good = Change(case=claimed, events=(event,), expected_version=1, timers=timers,
+                      notifications=(notification("K-1", 2, "bo"),))
+        store.commit(good)
+        stale = attrs.evolve(good, notifications=(notification("K-1", 2, "cy"),), timers=())
+        with pytest.raises(ConflictError):
+            store.commit(stale)
+        with pytest.raises(ConflictError):
+            store.commit(first)
+        assert store.get("K-1") == claimed
+        assert len(store.events("K-1")) == 2
+        assert store.timers("K-1") == list(timers)
+        assert [n.recipient for n in store.notifications(case_id="K-1")] == ["bo"]
+
+    def test_a_change_whose_event_exists_writes_nothing(self, store: Store) -> None:
+        """Events are append-only: re-using a sequence number is a conflict."""
+        first = new_case_change("K-1")
+        store.commit(first)
+        event = following(first.case, Action.NOTE, T0)
+        clash = attrs.evolve(event, seq=1)
+        bad = Change(case=apply(first.case, event), events=(clash,), expected_version=1,
+                     timers=(Timer("K-1", "x", T0, Action.WARN),))
+        with pytest.raises(ConflictError):
+            store.commit(bad)
+        assert store.get("K-1") == first.case
+        assert store.events("K-1") == list(first.events)
+        assert store.timers("K-1") == []
+
+    def test_find_filters_and_orders_oldest_first(self, store: Store) -> None:
+        """find() matches every filter exactly and lists cases oldest first."""
+        store.commit(new_case_change("K-2", T0 + timedelta(hours=1), priority="urgent"))
+        store.commit(new_case_change("K-1", T0, channel="email"))
+        assert [c.id for c in store.find(CaseQuery())] == ["K-1", "K-2"]
+        assert [c.id for c in store.find(CaseQuery(priority="urgent"))] == ["K-2"]
+        assert [c.id for c in store.find(CaseQuery(channel="email", status=("open",)))] == ["K-1"]
+        assert store.find(CaseQuery(owner=Agent("zed").ref)) == []
+        assert [c.id for c in store.find(CaseQuery(owner=Queue("frontline").ref, limit=1))] \
+            == ["K-1"]
+        assert list(store.case_ids()) == ["K-1", "K-2"]
+
+    def test_all_events_are_ordered_and_windowed(self, store: Store) -> None:
+        """all_events() orders by time, case and seq, and honours since <= at < until."""
+        store.commit(new_case_change("K-2", T0))
+        store.commit(new_case_change("K-1", T0 + timedelta(hours=2)))
+        keys = [(e.case_id, e.seq) for e in store.all_events()]
+        assert keys == [("K-2", 1), ("K-1", 1)]
+        window = list(store.all_events(since=T0 + timedelta(hours=1),
+                                       until=T0 + timedelta(hours=3)))
+        assert [(e.case_id, e.seq) for e in window] == [("K-1", 1)]
+        assert list(store.all_events(until=T0)) == []
+
+    def test_allocated_ids_are_unique_across_threads(self, store: Store) -> None:
+        """Concurrent callers never receive the same case id."""
+        ids: list[str] = []
+        lock = threading.Lock()
+
+        def grab() -> None:
+            got = [store.allocate_id() for _ in range(25)]
+            with lock:
+                ids.extend(got)
+
+        threads = [threading.Thread(target=grab) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(ids) == len(set(ids)) == 100
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def test_timers_are_replaced_or_kept(self, store: Store) -> None:
+        """A Change's timers replace the case's timers; None leaves them as they are."""
+        change = new_case_change("K-1")
+        due = (Timer("K-1", "tier", T0 + timedelta(hours=2), Action.ESCALATE),
+               Timer("K-1", "first_response", T0 + timedelta(hours=1), Action.WARN))
+        store.commit(attrs.evolve(change, timers=due))
+        assert store.timers("K-1") == sorted(due, key=lambda t: t.due_at)
+        assert store.next_due_at() == T0 + timedelta(hours=1)
+        event = following(change.case, Action.NOTE, T0)
+        store.commit(Change(case=apply(change.case, event), events=(event,),
+                            expected_version=1, timers=None))
+        assert len(store.timers("K-1")) == 2
+
+    def test_each_due_timer_is_handled_once_across_threads(self, store: Store) -> None:
+        """fire_due from several threads handles every due timer exactly once."""
+        for n in range(60):
+            base = new_case_change(f"K-{n}")
+            store.commit(attrs.evolve(base, timers=(
+                Timer(f"K-{n}", "tier", T0 + timedelta(minutes=n), Action.ESCALATE),)))
+        handled: list[str] = []
+        lock = threading.Lock()
+
+        def handler(case: Case, timer: Timer) -> Change:
+            with lock:
+                handled.append(case.id)
+            event = following(case, Action.ESCALATE, timer.due_at, owner=Queue("specialists"),
+                              tier="specialists")
+            return Change(case=apply(case, event), events=(event,),
+                          expected_version=case.version, timers=())
+
+        def work() -> None:
+            while store.fire_due(T0 + timedelta(hours=2), 7, handler):
+                pass
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(handled) == sorted(f"K-{n}" for n in range(60))
+        assert all(len(store.events(f"K-{n}")) == 2 for n in range(60))
+        assert store.next_due_at() is None
+
+    def test_fire_due_leaves_future_timers_and_drops_declined_ones(self, store: Store) -> None:
+        """Only due timers are offered; a handler that declines removes the stale timer."""
+        store.commit(attrs.evolve(new_case_change("K-1"), timers=(
+            Timer("K-1", "tier", T0 + timedelta(hours=5), Action.ESCALATE),
+            Timer("K-1", "first_response", T0, Action.WARN))))
+        offered: list[str] = []
+
+        def decline(case: Case, timer: Timer) -> None:
+            offered.append(timer.clock)
+
+        assert store.fire_due(T0 + timedelta(hours=1), 10, decline) == []
+        assert offered == ["first_response"]
+        assert [t.clock for t in store.timers("K-1")] == ["tier"]
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    def test_outbox_rows_are_kept_until_delivered_and_leased(self, store: Store) -> None:
+        """Rows dedupe by key, lease once at a time, and stay listed whatever their status."""
+        change = new_case_change("K-1")
+        rows = (notification("K-1", 1, "bo"), notification("K-1", 1, "cy"))
+        store.commit(attrs.evolve(change, notifications=(*rows, rows[0])))
+        assert [n.key for n in store.notifications()] == [r.key for r in rows]
+        lease = timedelta(minutes=5)
+        first = store.claim_notifications(T0, 1, lease)
+        assert [n.key for n in first] == [rows[0].key]
+        second = store.claim_notifications(T0, 10, lease)
+        assert [n.key for n in second] == [rows[1].key]
+        assert store.claim_notifications(T0 + timedelta(minutes=1), 10, lease) == []
+        store.update_notification(attrs.evolve(first[0], status="delivered", attempts=1,
+                                               delivered_at=T0))
+        store.update_notification(attrs.evolve(second[0], status="dead", attempts=8,
+                                               last_error="refused"))
+        assert [n.status for n in store.notifications()] == ["delivered", "dead"]
+        assert store.notifications(status="dead")[0].last_error == "refused"
+        assert store.claim_notifications(T0 + timedelta(hours=1), 10, lease) == []
+
+    def test_an_expired_lease_makes_the_row_due_again(self, store: Store) -> None:
+        """A dispatcher that died releases its rows when the lease runs out."""
+        store.commit(attrs.evolve(new_case_change("K-1"),
+                                  notifications=(notification("K-1", 1, "bo"),)))
+        lease = timedelta(minutes=5)
+        assert len(store.claim_notifications(T0, 10, lease)) == 1
+        assert store.claim_notifications(T0 + timedelta(minutes=4), 10, lease) == []
+        again = store.claim_notifications(T0 + timedelta(minutes=5), 10, lease)
+        assert [n.recipient for n in again] == ["bo"]

@@ -13,7 +13,7 @@ import attrs
 import pluggy
 
 from . import inputs, lifecycle, notify, outbox, timing
-from .authz import explain_refusal
+from .authz import default_decision, explain_refusal
 from .clock import Clock, SystemClock, as_utc
 from .codec import clock_to_dict
 from .durations import format_duration
@@ -489,8 +489,14 @@ class Desk:
         allowed = self.plugins.hook.escalate_authorize(policy=self.policy, case=case,
                                                        action=action, actor=actor)
         if not allowed:
-            raise NotAuthorized(explain_refusal(self.policy, case, action, actor), actor=actor,
-                                action=action.value, case_id=None if case is None else case.id)
+            if default_decision(self.policy, case, action, actor):
+                where = "" if case is None else f" case {case.id!r}"
+                message = (f"{actor!r} may not {action.value}{where}: refused by an "
+                           "authorization plugin (escalate_authorize)")
+            else:
+                message = explain_refusal(self.policy, case, action, actor)
+            raise NotAuthorized(message, actor=actor, action=action.value,
+                                case_id=None if case is None else case.id)
 
     def _route(self, attributes: dict[str, Any]) -> Route:
         route = self.plugins.hook.escalate_route(policy=self.policy, attributes=attributes)

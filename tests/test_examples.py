@@ -54,3 +54,9 @@ class TestJsonLinesNotifier(NotifierContract):
             return []
         rows = [json.loads(line) for line in self.file.read_text().splitlines()]
         return [(row["to"], row["subject"]) for row in rows]
+
+
+def test_policy_page_shows_the_example_file_verbatim() -> None:
+    page = (ROOT / "docs" / "policy.md").read_text()
+    example = (ROOT / "examples" / "escalation.toml").read_text()
+    assert f"```toml\n{example}```" in page, "paste examples/escalation.toml into docs/policy.md"

@@ -23,7 +23,7 @@ demo: $(VENV)/.stamp-base
 	$(BIN)/escalate demo
 
 lint: $(VENV)/.stamp-dev
-	$(BIN)/ruff check src tests examples benchmarks plugins
+	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict src

@@ -27,6 +27,7 @@ from .errors import (
 )
 from .explain import ClockExplanation, explain_case
 from .fold import apply
+from .migration import CasePlan, plan_case
 from .model import (
     EVENT_OF_ACTION,
     Action,
@@ -34,6 +35,7 @@ from .model import (
     Case,
     ClockState,
     Event,
+    EventKind,
     Owner,
     Queue,
     Status,
@@ -73,6 +75,7 @@ class Desk:
         self.store: Store = store if isinstance(store, Store) else self._open_store(store)
         self.conflict_retries = conflict_retries
         self._rng = random.Random()
+        self._known_tiers = _tier_names(policy)
 
     def _open_store(self, url: str) -> Store:
         if not isinstance(url, str) or ("://" not in url and not url.startswith("sqlite:")):
@@ -148,7 +151,8 @@ class Desk:
         With `overdue_after`, a timer left that long past its due time is a problem too.
         """
         now = None if overdue_after is None else self.clock.now()
-        return list(verify_store(self.store, now=now, grace=overdue_after or timedelta(0)))
+        return list(verify_store(self.store, now=now, grace=overdue_after or timedelta(0),
+                                 tiers=self._known_tiers))
 
     def events(self, since: datetime | None = None,
                until: datetime | None = None) -> Iterator[Event]:
@@ -309,8 +313,9 @@ class Desk:
 
     def _fire(self, case: Case, timer: Timer) -> Change | None:
         """The change a due timer makes to `case`, or None when it no longer applies."""
-        if timer not in timing.timers_for(self.policy, case):
-            return None
+        if case.tier not in self._known_tiers or timer not in timing.timers_for(self.policy,
+                                                                                case):
+            return None  # a tier the policy no longer has never keeps firing
         clock = case.clock(timer.clock)
         assert clock is not None and clock.due_at is not None
         at = max(timer.due_at, case.updated_at)
@@ -420,6 +425,46 @@ class Desk:
                                next_attempt_at=self.clock.now())
         self.store.update_notification(revived)
         return revived
+
+    # -- policy changes ----------------------------------------------------------------
+
+    def preview_policy(self, policy: Policy) -> list[CasePlan]:
+        """A dry run: per unclosed case, how its due times would move under `policy`."""
+        now = self.clock.now()
+        unclosed = self.store.find(CaseQuery(status=("open", "active", "waiting", "resolved")))
+        return [plan_case(self.policy, policy, case, now) for case in unclosed]
+
+    def change_policy(self, policy: Policy, *, migrate: bool = False,
+                      by: str | None = None) -> list[Event]:
+        """Switch to `policy`; with `migrate`, recompute open cases' clocks (one event each).
+
+        Without `migrate` the new policy applies to new cases and to clocks started from now
+        on; open cases keep their due times. Either way, a case whose tier the new policy
+        lacks stops firing timers until it is moved by hand.
+        """
+        if not isinstance(policy, Policy):
+            raise ConfigError("policy", f"expected a Policy, got {type(policy).__name__}")
+        actor = None if by is None else inputs.actor_name(by)
+        plans = self.preview_policy(policy) if migrate else []
+        old = self.policy
+        self.policy, self._known_tiers = policy, _tier_names(policy)
+        events: list[Event] = []
+        for plan in plans:
+            if not plan.tier_exists or not plan.changes:
+                continue
+            case = self.get(plan.case_id)
+            event = Event(
+                case_id=case.id, seq=case.version + 1, at=max(self.clock.now(), case.updated_at),
+                kind=EventKind.NOTED, actor=actor, owner_before=case.owner,
+                owner_after=case.owner, status_before=case.status, status_after=case.status,
+                tier_before=case.tier, tier_after=case.tier,
+                reason=f"policy changed from {old.version} to {policy.version}; " + plan.line(),
+                data={"policy_version": policy.version})
+            after, event = self._prepare(case, event, plan.clocks)
+            self.store.commit(self._change(case, after, (event,)))
+            self._observe(after, event)
+            events.append(event)
+        return events
 
     # -- the action pipeline -----------------------------------------------------------
 
@@ -579,6 +624,10 @@ class Desk:
 
 class _NothingToDo(Exception):
     """Raised inside the pipeline when a precondition no longer holds (the case moved on)."""
+
+
+def _tier_names(policy: Policy) -> frozenset[str]:
+    return frozenset(t.name for ladder in policy.ladders.values() for t in ladder.tiers)
 
 
 def _when(moment: datetime) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from datetime import datetime, timedelta
 
 import attrs
 
 from .fold import EventOrderError, rebuild
-from .model import Agent, Case, Event, Queue
+from .model import Agent, Case, Event, Queue, Status
 from .stores.base import Store
 
 __all__ = ["Problem", "check_case", "verify_store"]
@@ -60,15 +60,21 @@ def check_case(case: Case | None, events: list[Event], case_id: str) -> list[Pro
 
 
 def verify_store(store: Store, *, now: datetime | None = None,
-                 grace: timedelta = timedelta(minutes=5),
+                 grace: timedelta = timedelta(minutes=5), tiers: Set[str] | None = None,
                  progress: Callable[[int], None] | None = None) -> Iterator[Problem]:
     """Yield every problem found in the store, case by case.
 
     With `now`, a timer still stored more than `grace` after its due time is reported as
-    overdue (the worker should have acted on it).
+    overdue (the worker should have acted on it). With `tiers` (the policy's tier names),
+    an unclosed case in another tier is reported: its timers no longer fire.
     """
     for count, case_id in enumerate(store.case_ids(), start=1):
-        yield from check_case(store.get(case_id), store.events(case_id), case_id)
+        case = store.get(case_id)
+        yield from check_case(case, store.events(case_id), case_id)
+        if tiers is not None and case is not None and case.status is not Status.CLOSED \
+                and case.tier not in tiers:
+            yield Problem(case_id, "orphaned", f"tier {case.tier!r} is not in the policy; "
+                                               "transfer or escalate the case into a tier")
         if now is not None:
             yield from _overdue(store, case_id, now - grace)
         if progress is not None:

@@ -108,6 +108,7 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         "closed_at": _opt_time(case.closed_at),
         "resolution": case.resolution,
         "policy_version": case.policy_version,
+        "last_hash": case.last_hash,
         "version": case.version,
         "clocks": [clock_to_dict(clock) for clock in case.clocks],
         "fields": dict(case.fields),
@@ -139,6 +140,7 @@ def case_from_dict(data: Mapping[str, Any]) -> Case:
         closed_at=_read_opt_time(data.get("closed_at")),
         resolution=data.get("resolution"),
         policy_version=data.get("policy_version", ""),
+        last_hash=data.get("last_hash", ""),
         version=data["version"],
         clocks=tuple(clock_from_dict(c) for c in data.get("clocks", ())),
         fields=data.get("fields", {}),
@@ -161,6 +163,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "tier_after": event.tier_after,
         "reason": event.reason,
         "data": dict(event.data),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
 
 
@@ -182,4 +186,6 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         tier_after=data.get("tier_after"),
         reason=data.get("reason"),
         data=data.get("data", {}),
+        prev_hash=data.get("prev_hash", ""),
+        hash=data.get("hash", ""),
     )

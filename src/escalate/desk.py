@@ -14,6 +14,7 @@ import pluggy
 
 from . import inputs, lifecycle, notify, outbox, timing
 from .authz import default_decision, explain_refusal
+from .chain import seal
 from .clock import Clock, SystemClock, as_utc
 from .codec import clock_to_dict
 from .durations import format_duration
@@ -507,10 +508,10 @@ class Desk:
         provisional = apply(before, event)
         if clocks is None:
             clocks = timing.next_clocks(self.policy, before, provisional, event)
-        if clocks == provisional.clocks:
-            return provisional, event
-        event = attrs.evolve(event, data={**event.data,
-                                          "clocks": [clock_to_dict(c) for c in clocks]})
+        if clocks != provisional.clocks:
+            event = attrs.evolve(event, data={**event.data,
+                                              "clocks": [clock_to_dict(c) for c in clocks]})
+        event = seal(event, "" if before is None else before.last_hash)
         return apply(before, event), event
 
     def _change(self, before: Case | None, after: Case, events: tuple[Event, ...]) -> Change:

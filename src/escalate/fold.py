@@ -32,6 +32,7 @@ def apply(case: Case | None, event: Event) -> Case:
         "tier": event.tier_after or case.tier,
         "updated_at": event.at,
         "version": event.seq,
+        "last_hash": event.hash,
     }
     if event.tier_after is not None and event.tier_after != case.tier:
         changes["tier_entered_at"] = event.at
@@ -98,6 +99,7 @@ def _opened(event: Event) -> Case:
         tier_entered_at=event.at,
         version=1,
         policy_version=data.get("policy_version", ""),
+        last_hash=event.hash,
         clocks=tuple(clock_from_dict(c) for c in data.get("clocks", ())),
         fields=data.get("fields", {}),
     )

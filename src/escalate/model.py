@@ -205,6 +205,7 @@ class Case:
     closed_at: datetime | None = None
     resolution: str | None = None
     policy_version: str = ""
+    last_hash: str = ""
     clocks: tuple[ClockState, ...] = ()
     fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping,
                                             hash=False)
@@ -240,3 +241,5 @@ class Event:
     reason: str | None = None
     data: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping,
                                           hash=False)
+    prev_hash: str = ""
+    hash: str = ""

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from .chain import check_chain
 from .fold import EventOrderError, rebuild
 from .model import Agent, Case, Event, Queue, Status
 from .stores.base import Store
@@ -46,6 +47,9 @@ def check_case(case: Case | None, events: list[Event], case_id: str) -> list[Pro
         found("version", f"case version {case.version} but {len(events)} events")
     if not isinstance(case.owner, Agent | Queue) or not case.owner.name:
         found("unowned", f"owner is {case.owner!r}")
+    broken = check_chain(events)
+    if broken:
+        found("tampered", broken)
     try:
         replayed = rebuild(events)
     except (EventOrderError, KeyError, ValueError) as exc:

@@ -106,12 +106,18 @@ class SqliteStore(Store):
         try:
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
                                        check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _storage_error("open", self.path, exc) from exc
+        try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StorageError) as exc:
+            self._db.close()
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}; check that "
                                "the path exists, is writable and is an escalate database") from exc
 

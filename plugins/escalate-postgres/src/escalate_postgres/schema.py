@@ -1,0 +1,136 @@
+"""The database schema as numbered migrations, applied once under an advisory lock."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import psycopg
+
+from escalate.errors import StorageError
+
+__all__ = ["MIGRATIONS", "advisory_key", "migrate", "quote"]
+
+#: Schema migrations in order; `{schema}` stands for the quoted schema name. The table
+#: `schema_version` holds one row per applied migration.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE SEQUENCE {schema}.case_numbers;
+
+    CREATE TABLE {schema}.cases (
+        num bigserial NOT NULL UNIQUE,
+        id text COLLATE "C" PRIMARY KEY,
+        status text NOT NULL,
+        owner text NOT NULL,
+        ladder text NOT NULL,
+        tier text NOT NULL,
+        priority text NOT NULL,
+        channel text NOT NULL,
+        customer text NOT NULL,
+        opened_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        version integer NOT NULL,
+        body text NOT NULL
+    );
+    CREATE INDEX cases_opened ON {schema}.cases (opened_at, num);
+    CREATE INDEX cases_status ON {schema}.cases (status, opened_at, num);
+    CREATE INDEX cases_owner ON {schema}.cases (owner);
+    CREATE INDEX cases_tier ON {schema}.cases (tier);
+
+    CREATE TABLE {schema}.events (
+        case_id text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        actor text,
+        body text NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    );
+    CREATE INDEX events_at ON {schema}.events (at, case_id, seq);
+
+    CREATE FUNCTION {schema}.events_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'events are append-only: % refused on %.events',
+                TG_OP, TG_TABLE_SCHEMA
+                USING HINT = 'record a new event instead of changing or removing one';
+        END
+        $$;
+    CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON {schema}.events
+        FOR EACH ROW EXECUTE FUNCTION {schema}.events_append_only();
+    CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON {schema}.events
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.events_append_only();
+
+    CREATE TABLE {schema}.timers (
+        case_id text COLLATE "C" NOT NULL,
+        clock text COLLATE "C" NOT NULL,
+        due_at timestamptz NOT NULL,
+        action text NOT NULL,
+        PRIMARY KEY (case_id, clock)
+    );
+    CREATE INDEX timers_due ON {schema}.timers (due_at, case_id, clock);
+
+    CREATE TABLE {schema}.outbox (
+        key text COLLATE "C" PRIMARY KEY,
+        case_id text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        recipient text NOT NULL,
+        channel text NOT NULL,
+        subject text NOT NULL,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL,
+        status text NOT NULL,
+        attempts integer NOT NULL,
+        next_attempt_at timestamptz NOT NULL,
+        last_error text,
+        delivered_at timestamptz
+    );
+    CREATE INDEX outbox_due ON {schema}.outbox (status, next_attempt_at, key);
+    CREATE INDEX outbox_created ON {schema}.outbox (created_at, key);
+    CREATE INDEX outbox_case ON {schema}.outbox (case_id);
+    """,
+)
+
+
+def quote(name: str) -> str:
+    """`name` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def advisory_key(schema: str) -> int:
+    """The 64-bit advisory-lock key that serialises migrations of one schema."""
+    digest = hashlib.sha256(f"escalate-migrate:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def migrate(conn: psycopg.Connection[Any], schema: str,
+            migrations: tuple[str, ...] = MIGRATIONS) -> int:
+    """Bring `schema` up to date in one transaction; return the version it is at now.
+
+    Concurrent callers wait for each other on an advisory lock, so the first one creates
+    the schema and the others find it done. A schema newer than `migrations` raises
+    StorageError and changes nothing.
+    """
+    name = quote(schema)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key(schema),))
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                              (schema,)).fetchone()
+        if exists is None:
+            conn.execute(f"CREATE SCHEMA {name}")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {name}.schema_version ("
+                     " version integer PRIMARY KEY,"
+                     " applied_at timestamptz NOT NULL DEFAULT now())")
+        row = conn.execute(f"SELECT coalesce(max(version), 0) FROM {name}.schema_version"
+                           ).fetchone()
+        current = int(row[0]) if row is not None else 0
+        if current > len(migrations):
+            raise StorageError(
+                f"schema {schema!r} has version {current}, newer than this escalate-postgres "
+                f"understands ({len(migrations)}); upgrade escalate-postgres, or use another "
+                "schema with ?schema=name")
+        for number in range(current, len(migrations)):
+            conn.execute(migrations[number].replace("{schema}", name))
+            conn.execute(f"INSERT INTO {name}.schema_version (version) VALUES (%s)",
+                         (number + 1,))
+        return len(migrations)

@@ -370,3 +370,44 @@ class TestWebhookNotifierContract(NotifierContract):
     def delivered(self) -> list[tuple[str, str]]:
         return [(r.json()["recipient"], r.json()["subject"]) for r in self.receiver.requests
                 if r.valid]
+
+
+# -- the receiver code in docs/notifiers.md ----------------------------------------------
+
+
+def _docs_page() -> str:
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "notifiers.md"
+    if not page.exists():
+        pytest.skip("docs/notifiers.md is not next to this checkout")
+    return page.read_text(encoding="utf-8")
+
+
+def test_standalone_verify_in_the_docs_agrees_with_the_notifier(receiver: Receiver) -> None:
+    page = _docs_page()
+    blocks = page.split("```python\n")[1:]
+    [code] = [block.split("```")[0] for block in blocks if "def verify(" in block]
+    namespace: dict[str, object] = {}
+    exec(code, namespace)
+    verify = namespace["verify"]
+    assert callable(verify)
+
+    notifier = WebhookNotifier(receiver.url(), secret=SECRET)
+    assert notifier.escalate_deliver(notification=note()) is True
+    [got] = receiver.requests
+    header = got.headers[SIGNATURE_HEADER]
+    assert verify(SECRET, header, got.body) is True
+    assert verify(SECRET, header, got.body + b" ") is False
+    assert verify("other", header, got.body) is False
+    assert verify(SECRET, sign(SECRET, got.body, int(time.time()) - 301), got.body) is False
+    assert verify(SECRET, None, got.body) is False
+
+
+def test_signature_example_in_the_docs_is_real() -> None:
+    page = _docs_page()
+    example = json.loads(page.split('```json\n')[1].split("```")[0])
+    body = json.dumps(example, ensure_ascii=False, separators=(",", ":")).encode()
+    header = sign("example-secret", body, timestamp=1772442000)
+    assert f"X-Escalate-Signature: {header}\n" in page
+    assert example == WebhookNotifier("https://x.example/h", secret="s").payload(note())

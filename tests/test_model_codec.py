@@ -250,8 +250,6 @@ def test_desk_refuses_naive_times_for_tick_and_dispatch(url: str, tmp_path: Path
             desk.dispatch(datetime(2026, 3, 2, 9, 0))
 
 
-@pytest.mark.xfail(strict=True, reason="Desk.events passes since/until to the store unchecked: "
-                   "the memory store raises TypeError, SQLite reads a naive time as local time")
 @pytest.mark.parametrize("url", ["memory://", "sqlite"])
 def test_desk_refuses_naive_times_for_events(url: str, tmp_path: Path) -> None:
     store = url if url == "memory://" else f"sqlite:///{tmp_path / 'cases.db'}"

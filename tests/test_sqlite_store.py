@@ -247,9 +247,6 @@ def test_read_only_file_gives_storage_error_and_writes_nothing(db_path: Path) ->
 
 
 @NOT_AS_ROOT
-@pytest.mark.xfail(strict=True, reason="SqliteStore keeps the connection SQLite opened read-only "
-                   "on a read-only file; after chmod back every write still fails until the "
-                   "desk is reopened")
 def test_same_desk_is_usable_again_after_chmod_back(db_path: Path) -> None:
     url = f"sqlite:///{db_path}"
     with Desk(timed_policy(), store=url, autoload_plugins=False) as desk:

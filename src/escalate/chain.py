@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -22,14 +23,23 @@ def event_hash(event: Event) -> str:
     """SHA-256 of the event's canonical JSON content (everything but `hash` itself)."""
     content = event_to_dict(event)
     content.pop("hash", None)
+    return _digest(content)
+
+
+def seal(event: Event, prev_hash: str, data: Mapping[str, Any] | None = None) -> Event:
+    """The event chained to its predecessor's hash, with its own hash (and `data`, if given)."""
+    content = event_to_dict(event)
+    content["prev_hash"] = prev_hash
+    if data is not None:
+        content["data"] = dict(data)
+    content.pop("hash", None)
+    return attrs.evolve(event, prev_hash=prev_hash, hash=_digest(content),
+                        data=event.data if data is None else data)
+
+
+def _digest(content: dict[str, Any]) -> str:
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def seal(event: Event, prev_hash: str) -> Event:
-    """The event chained to its predecessor's hash, with its own hash filled in."""
-    linked = attrs.evolve(event, prev_hash=prev_hash, hash="")
-    return attrs.evolve(linked, hash=event_hash(linked))
 
 
 def check_chain(events: Sequence[Event]) -> str | None:

@@ -158,7 +158,7 @@ class Desk:
     def events(self, since: datetime | None = None,
                until: datetime | None = None) -> Iterator[Event]:
         """Every event of every case with since <= at < until, in time order."""
-        return self.store.all_events(since, until)
+        return self.store.all_events(_aware(since, "since"), _aware(until, "until"))
 
     # -- actions -----------------------------------------------------------------------
 
@@ -293,7 +293,7 @@ class Desk:
         Warnings, SLA breaches, tier escalations and top-tier re-alerts are recorded as events,
         each timer in its own transaction; returns the events recorded, in order.
         """
-        moment = self.clock.now() if now is None else as_utc(now)
+        moment = _aware(now, "now") or self.clock.now()
         recorded: list[Event] = []
         prepared: dict[tuple[str, int], Case] = {}
 
@@ -391,7 +391,7 @@ class Desk:
 
     def dispatch(self, now: datetime | None = None, *, limit: int = 100) -> list[Notification]:
         """Deliver due outbox rows through the notifier hooks; returns them with their outcome."""
-        moment = self.clock.now() if now is None else as_utc(now)
+        moment = _aware(now, "now") or self.clock.now()
         return outbox.deliver_due(self.store, self._deliver, self.policy.notifications, moment,
                                   self._rng, limit)
 
@@ -508,11 +508,12 @@ class Desk:
         provisional = apply(before, event)
         if clocks is None:
             clocks = timing.next_clocks(self.policy, before, provisional, event)
+        data = event.data
         if clocks != provisional.clocks:
-            event = attrs.evolve(event, data={**event.data,
-                                              "clocks": [clock_to_dict(c) for c in clocks]})
-        event = seal(event, "" if before is None else before.last_hash)
-        return apply(before, event), event
+            data = {**data, "clocks": [clock_to_dict(c) for c in clocks]}
+        event = seal(event, "" if before is None else before.last_hash, data)
+        # the same as apply(before, event): only the clocks and the hash differ
+        return attrs.evolve(provisional, clocks=clocks, last_hash=event.hash), event
 
     def _change(self, before: Case | None, after: Case, events: tuple[Event, ...]) -> Change:
         timers = timing.timers_for(self.policy, after)
@@ -625,6 +626,17 @@ class Desk:
 
 class _NothingToDo(Exception):
     """Raised inside the pipeline when a precondition no longer holds (the case moved on)."""
+
+
+def _aware(moment: datetime | None, what: str) -> datetime | None:
+    if moment is None:
+        return None
+    if not isinstance(moment, datetime):
+        raise InvalidInput(f"{what} must be a datetime, got {moment!r}")
+    try:
+        return as_utc(moment)
+    except ValueError as exc:
+        raise InvalidInput(f"{what}: {exc}") from None
 
 
 def _tier_names(policy: Policy) -> frozenset[str]:

@@ -52,7 +52,7 @@ def custom_fields(value: object) -> dict[str, Any]:
     for key in out:
         text(key, "a custom field name")
     try:
-        json.dumps(out, ensure_ascii=False).encode("utf-8")
+        json.dumps(out, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise InvalidInput(f"fields must hold JSON values (text, numbers, true/false, lists, "
                            f"tables): {exc}") from None

@@ -103,16 +103,10 @@ class SqliteStore(Store):
         self.path = str(path)
         self.url = url or f"sqlite:///{self.path}"
         self._lock = threading.RLock()
+        self._busy_timeout = busy_timeout
+        self._stale = False
+        self._db = self._connect()
         try:
-            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
-                                       check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise _storage_error("open", self.path, exc) from exc
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except (sqlite3.Error, StorageError) as exc:
             self._db.close()
@@ -122,6 +116,24 @@ class SqliteStore(Store):
                                "the path exists, is writable and is an escalate database") from exc
 
     # -- plumbing --------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        """A configured connection (WAL, synchronous=NORMAL, busy timeout)."""
+        try:
+            db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                                 check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _storage_error("open", self.path, exc) from exc
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            if self.path != ":memory:":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            db.close()
+            raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}; check that "
+                               "the path exists, is writable and is an escalate database") from exc
+        return db
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
@@ -139,6 +151,11 @@ class SqliteStore(Store):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction; rolled back on any error, sqlite errors as StorageError."""
         with self._lock:
+            if self._stale and self.path != ":memory:":
+                # SQLite keeps a connection read-only once the file was; reconnect to recover
+                self._db.close()
+                self._db = self._connect()
+                self._stale = False
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -150,6 +167,7 @@ class SqliteStore(Store):
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
+                    self._stale = "readonly" in str(exc) or "read-only" in str(exc)
                     raise _storage_error("write", self.path, exc) from exc
                 raise
 

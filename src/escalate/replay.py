@@ -667,9 +667,11 @@ _HOLDS = (Action.RETURN, Action.CLAIM, Action.RESPOND, Action.RESUME, Action.ASS
 class _Plan:
     """Builds the events of one row on a copy of the case; nothing is kept if it fails."""
 
-    def __init__(self, case: Case, row: _Row, team: str | None) -> None:
+    def __init__(self, case: Case, row: _Row, team: str | None, *,
+                 opened: bool = False) -> None:
         self.case = case
         self.row = row
+        self.opened = opened  # the row already has its `opened` event
         self.events: list[Event] = []
         self.team = team  # the team the case is with; the row's team from its move on
 
@@ -720,7 +722,7 @@ def _apply_snapshots(plan: _Plan, track: _Track, until: datetime | None) -> None
             continue
         track.applied.add(key)
         case = plan.case
-        row_does_it = until is not None and (
+        row_does_it = until is not None and moment == plan.row.at and (
             plan.row.action is Action.CLOSE
             or (key == "resolved_at" and plan.row.action is Action.RESOLVE))
         if row_does_it or case.status is Status.CLOSED:
@@ -747,6 +749,7 @@ def _plan_row(plan: _Plan, track: _Track, mapping: ReplayMapping) -> None:
         raise _Refuse(f"dated {row.at.isoformat()}, before the case's previous row "
                       f"({plan.case.updated_at.isoformat()})")
     _apply_snapshots(plan, track, row.at)
+    own_from = len(plan.events)  # the events before this are the export's snapshot times
     action = row.action
     person: Owner | None = Agent(row.person) if row.person else None
     tier = row.tier or plan.case.tier  # a row without a team leaves the case where it is
@@ -809,7 +812,7 @@ def _plan_row(plan: _Plan, track: _Track, mapping: ReplayMapping) -> None:
         if status is not Status.RESOLVED:
             plan.emit(Action.RESOLVE, case.owner)
         plan.emit(Action.CLOSE, plan.case.owner)
-    if not plan.events:
+    if len(plan.events) == own_from and not plan.opened:
         plan.emit(Action.NOTE, plan.case.owner)
 
 
@@ -912,12 +915,12 @@ class _Replay:
                 self.one(case_id, track, row)
                 return
             case, opened = _open_case(row, self.ladder, self.m.tiers[0])
-            plan = _Plan(case, row, row.team)
+            plan = _Plan(case, row, row.team, opened=True)
             try:
                 _plan_row(plan, track, self.m)
             except (_Refuse, InvalidTransition, EventOrderError) as exc:
                 self.refuse(case_id, row, str(exc))
-                plan = _Plan(case, row, row.team)
+                plan = _Plan(case, row, row.team, opened=True)
             track.case = plan.case
             track.events.append(opened)
             track.events.extend(plan.events)

@@ -62,6 +62,16 @@ def test_message_id_is_stable_per_key_and_differs_between_keys() -> None:
     assert first.startswith("<escalate.") and first.endswith("@example.com>")
 
 
+def test_sender_with_a_display_name(smtp_server: SmtpServer) -> None:
+    notifier = SmtpNotifier(f"smtp://127.0.0.1:{smtp_server.port}"
+                            "?from=Support%20Desk%20%3Cdesk@example.com%3E&domain=example.org")
+    assert notifier.escalate_deliver(notification=note("bo")) is True
+    [got] = smtp_server.messages
+    assert got.mail_from == "desk@example.com"
+    assert got.message["From"] == "Support Desk <desk@example.com>"
+    assert got.message["Message-ID"].endswith("@example.com>")
+
+
 def test_non_ascii_subject_and_body_survive(smtp_server: SmtpServer) -> None:
     notifier = SmtpNotifier(url(smtp_server))
     row = note("ana@example.org", subject="[C-7] Factură greșită: escalated",

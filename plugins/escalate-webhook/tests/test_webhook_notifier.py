@@ -85,6 +85,7 @@ def test_tampered_body_is_rejected_by_the_receiver(receiver: Receiver) -> None:
                                               "Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
+    refused.value.close()
     assert refused.value.code == 401
     assert receiver.requests[-1].valid is False
 

@@ -385,10 +385,9 @@ def _parse_url(url: str) -> tuple[dict[str, str], int | None]:
     return found, port
 
 
-def notifier_from_env(environ: Mapping[str, str] | None = None) -> SmtpNotifier | None:
+def notifier_from_env() -> SmtpNotifier | None:
     """A notifier configured by `ESCALATE_SMTP_URL`, or None when that variable is unset."""
-    env = os.environ if environ is None else environ
-    url = env.get(URL_ENV, "").strip()
+    url = os.environ.get(URL_ENV, "").strip()
     if not url:
         return None
     return SmtpNotifier(url)

@@ -300,9 +300,9 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: left to the outbox's own backoff
 
 
-def notifier_from_env(environ: Mapping[str, str] | None = None) -> WebhookNotifier | None:
+def notifier_from_env() -> WebhookNotifier | None:
     """A notifier configured by `ESCALATE_WEBHOOK_URL` (and friends), or None when unset."""
-    env = os.environ if environ is None else environ
+    env = os.environ
     url = env.get(URL_ENV, "").strip()
     if not url:
         return None

@@ -312,7 +312,7 @@ def test_duplicate_tier_names_in_one_ladder() -> None:
 
 
 @pytest.mark.parametrize(("value", "fragment"), [
-    ("-1h", "is not a duration"),
+    ("-1h", "must be greater than zero"),
     ("0h", "greater than zero"),
     ("0m0s", "greater than zero"),
     ("twenty hours", "is not a duration"),

@@ -25,6 +25,8 @@ def parse_duration(value: object, path: str = "") -> timedelta:
         result = value
     elif isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
+        if text.startswith("-") and _WHOLE.fullmatch(text[1:]):
+            raise ConfigError(path, f"a duration must be greater than zero, got {value!r}")
         if not _WHOLE.fullmatch(text):
             raise ConfigError(
                 path,

@@ -78,7 +78,12 @@ def next_status(status: Status | None, action: Action, case_id: str | None = Non
         _MACHINE.events[action.value].trigger(carrier)
     except MachineError:
         allowed = ", ".join(a.value for a in allowed_actions(status)) or "nothing"
-        where = f"case {case_id!r} is {status.value}" if status is not None else "no case yet"
+        if status is None:
+            where = "no case yet"
+        elif case_id is None:
+            where = f"the case is {status.value}"
+        else:
+            where = f"case {case_id!r} is {status.value}"
         raise InvalidTransition(
             f"cannot {action.value}: {where}; allowed now: {allowed}",
             case_id=case_id, action=action.value,

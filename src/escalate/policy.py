@@ -471,8 +471,11 @@ def _template_text(value: object, path: str) -> str:
     text = value
     try:
         text.format_map({name: "" for name in TEMPLATE_FIELDS})
-    except (KeyError, ValueError, IndexError) as exc:
+    except (KeyError, IndexError) as exc:
         raise ConfigError(path, f"template uses {exc} which is not available; use "
+                                f"{{name}} with one of {', '.join(TEMPLATE_FIELDS)}") from None
+    except ValueError as exc:
+        raise ConfigError(path, f"template is not valid format text ({exc}); use "
                                 f"{{name}} with one of {', '.join(TEMPLATE_FIELDS)}") from None
     return text
 

@@ -447,7 +447,7 @@ def test_json_is_plain_and_stable(busy_report: Report) -> None:
 def test_csv_sections_parse_with_their_headers(busy_report: Report) -> None:
     text = busy_report.to_csv()
     sections = [list(csv.reader(io.StringIO(part)))
-                for part in text.split("\r\n\r\n") if part.strip()]
+                for part in text.split("\n\n") if part.strip()]
     names = ["period", "totals", "agents", "tiers", "channels", "priorities", "transfers",
              "moves", "ping_pong", "trends"]
     assert [rows[0][0] for rows in sections] == ["table"] * len(names)

@@ -270,7 +270,8 @@ class Report:
         """One CSV section per table, each with a header row, a blank line between sections.
 
         The first column of every row names its table (period, totals, agents, tiers,
-        channels, priorities, transfers, moves, ping_pong, trends).
+        channels, priorities, transfers, moves, ping_pong, trends). Lines end in a line
+        feed; `csv.reader` reads each section back.
         """
         data = self.to_json()
         s = data["shuffling"]
@@ -290,8 +291,8 @@ class Report:
         out = io.StringIO()
         for i, (name, rows) in enumerate(sections):
             if i:
-                out.write("\r\n")
-            writer = csv.writer(out)
+                out.write("\n")
+            writer = csv.writer(out, lineterminator="\n")
             flat = [_flatten(row) for row in rows]
             writer.writerow(["table", *_CSV_HEADERS.get(name, _keys(flat))])
             for row in flat:

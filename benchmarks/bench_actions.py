@@ -10,9 +10,11 @@ Baseline: the same lifecycle built as a bare `transitions.Machine` (model=None,
 Both sides run in the same process, interleaved repeat by repeat. The ratio is escalate's
 median cost per action over the bare trigger's. The project's target is at most 3x.
 
-A cost ledger follows: the main steps of one action (load, authorize, lifecycle check, fold,
-clocks, hash chain, timers, notifications, commit) timed one by one on the same cases, so
-the gap can be read without a profiler's distortion. `--profile` adds a cProfile listing.
+A cost ledger follows: the steps of one action as Desk._act/_prepare/_change take them (load,
+authorize, lifecycle check, event, fold, clocks, hash chain, timers, notifications, commit)
+timed one by one on the same cases, so the gap can be read without a profiler's distortion;
+it mirrors the pipeline in src/escalate/desk.py and needs updating when that changes.
+`--profile` adds a cProfile listing.
 
     python benchmarks/bench_actions.py [--quick] [--cases N] [--repeats R] [--profile]
 """
@@ -26,9 +28,10 @@ import pstats
 from collections.abc import Callable, Sequence
 
 import _harness as h
+import attrs
 from transitions import Machine
 
-from escalate import Action, Desk, ManualClock, Policy, notify, timing
+from escalate import Action, Desk, ManualClock, Policy, inputs, notify, timing
 from escalate import lifecycle as lifecycle_module
 from escalate.chain import seal
 from escalate.fold import apply
@@ -152,6 +155,11 @@ def ledger(policy: Policy, cases: int, repeats: int) -> tuple[float, list[tuple[
         for before, _, _ in steps:
             desk.store.get(before.id)
 
+    def check_inputs() -> None:
+        for _, _, event in steps:
+            inputs.actor_name(event.actor)
+            inputs.text(event.reason, "reason", required=False)
+
     def authorize() -> None:
         for before, _, event in steps:
             hook.escalate_authorize(policy=policy, case=before, action=action_of[event.kind],
@@ -169,10 +177,13 @@ def ledger(policy: Policy, cases: int, repeats: int) -> tuple[float, list[tuple[
                   tier_before=before.tier, tier_after=after.tier, reason=event.reason,
                   data=event.data)
 
-    def fold_twice() -> None:
+    def fold() -> None:
         for before, _, event in steps:
             apply(before, event)
-            apply(before, event)
+
+    def evolve_case() -> None:
+        for _, after, event in steps:
+            attrs.evolve(after, clocks=after.clocks, last_hash=event.hash)
 
     def clocks() -> None:
         for before, after, event in steps:
@@ -191,6 +202,11 @@ def ledger(policy: Policy, cases: int, repeats: int) -> tuple[float, list[tuple[
         for _, after, event in steps:
             notify.plan(policy, after, (event,))
 
+    def build_change() -> None:
+        for before, after, event in steps:
+            Change(case=after, events=(event,), expected_version=before.version, timers=None,
+                   notifications=())
+
     changes = [Change(case=after, events=(event,), expected_version=before.version)
                for before, after, event in steps]
     openers = [before for before, _, _ in steps if before.version == 1]
@@ -208,15 +224,18 @@ def ledger(policy: Policy, cases: int, repeats: int) -> tuple[float, list[tuple[
                 impl.function(desk=desk, case=after, event=event)
 
     parts: dict[str, Callable[[], None]] = {
+        "argument checks (inputs.actor_name, inputs.text)": check_inputs,
         "store.get (load the case)": get,
         "authorize (pluggy hook, default rules)": authorize,
         "lifecycle.next_status (wraps the transitions trigger)": lifecycle_check,
         "Event(...) construction": build_event,
-        "fold.apply x2 (provisional + final case, attrs.evolve)": fold_twice,
+        "fold.apply (the case after the event: attrs.evolve)": fold,
+        "attrs.evolve of the case (its clocks and hash)": evolve_case,
         "timing.next_clocks (business-time clocks)": clocks,
-        "chain.seal (SHA-256 of canonical JSON + 2 attrs.evolve)": hash_chain,
+        "chain.seal (event_to_dict, canonical JSON, SHA-256, evolve)": hash_chain,
         "timing.timers_for x2 (before + after)": timers_twice,
         "notify.plan (outbox rows)": notifications,
+        "Change(...) construction": build_change,
         "store.commit (memory)": commit,
         "observers (escalate_event_committed)": observe,
     }
@@ -227,7 +246,7 @@ def ledger(policy: Policy, cases: int, repeats: int) -> tuple[float, list[tuple[
     whole = got.pop("whole").median
     results = [(name, sample.median) for name, sample in got.items()]
     accounted = sum(t for _, t in results)
-    results.append(("everything else (argument checks, _Step, Change, glue)",
+    results.append(("everything else (_Step, method calls, closures, GC)",
                     whole - accounted))
     return whole, results
 

@@ -193,12 +193,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(child(store, side, n, directory)))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="sizes 1k,3k,10k, 2 repeats")
+    parser.add_argument("--quick", action="store_true", help="sizes 1k,2k,5k, 2 repeats")
     parser.add_argument("--sizes", help="comma-separated N (default 10k,30k,100k)")
     parser.add_argument("--repeats", type=int, help="runs per (store, side, N) (default 3)")
     parser.add_argument("--stores", default="memory,sqlite", help="memory,sqlite")
     args = parser.parse_args(argv)
-    ns = h.sizes(args.sizes or ("1k,3k,10k" if args.quick else "10k,30k,100k"))
+    ns = h.sizes(args.sizes or ("1k,2k,5k" if args.quick else "10k,30k,100k"))
     repeats = args.repeats or (2 if args.quick else 3)
     stores = [s for s in args.stores.split(",") if s in STORES]
 

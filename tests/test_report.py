@@ -622,3 +622,12 @@ def test_the_stream_is_read_once(desk: Desk, clock: ManualClock) -> None:
 
     assert build_report(once(), policy=desk.policy) == build_report(events, policy=desk.policy)
     assert reads == 1
+
+
+def test_the_demo_report_in_the_docs_is_real_output(tmp_path: Path) -> None:
+    from escalate.demo import run_demo
+
+    with run_demo(f"sqlite:///{tmp_path / 'cases.db'}", say=lambda _: None) as desk:
+        report = build_report(desk.events(), policy=desk.policy, trend="day")
+    page = (Path(__file__).resolve().parent.parent / "docs" / "reports.md").read_text()
+    assert report.to_text().rstrip("\n") in page, "paste the demo report into docs/reports.md"

@@ -41,6 +41,7 @@ __all__ = [
     "ReplayMapping",
     "ReplayResult",
     "RowProblem",
+    "check_file",
     "replay_csv",
     "replay_policy",
 ]
@@ -1015,6 +1016,20 @@ def _header(reader: Iterator[list[str]], path: Path, mapping: ReplayMapping) -> 
     return header
 
 
+def check_file(path: str | Path, mapping: ReplayMapping) -> list[str]:
+    """Check that the file exists, decodes and has every column the mapping names.
+
+    Returns the header; raises ConfigError naming the mapping key otherwise. `replay_csv`
+    runs this before it writes anything.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError("", f"no file {str(file)!r} to replay")
+    _check_decodes(file, mapping.encoding)
+    with file.open(encoding=mapping.encoding, newline="") as text:
+        return _header(csv.reader(text, delimiter=mapping.delimiter), file, mapping)
+
+
 def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
                policy: Policy | None = None, progress: Progress | None = None) -> ReplayResult:
     """Replay a CSV log into `store` and return what was read, written and refused.
@@ -1026,10 +1041,8 @@ def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
     """
     started = time.perf_counter()
     file = Path(path)
-    if not file.is_file():
-        raise ConfigError("", f"no file {str(file)!r} to replay")
     ladder = _check_policy(policy, mapping) if policy is not None else mapping.ladder
-    _check_decodes(file, mapping.encoding)
+    check_file(file, mapping)
     total = file.stat().st_size
     state = _Replay(mapping, store, ladder)
     with file.open("rb") as raw:

@@ -20,6 +20,7 @@ from .cli_common import (
     policy_option,
     reports_errors,
 )
+from .cli_report import report
 from .codec import case_to_dict, event_to_dict
 from .demo import run_demo
 from .model import Case, Queue
@@ -141,6 +142,9 @@ _action_command("reopen", "Reopen a resolved case.", click.option("--reason", de
 _action_command("close", "Close a resolved case for good.",
                 click.option("--reason", default=None))
 _action_command("note", "Add a note to the trail.", click.option("--text", required=True))
+
+
+main.add_command(report)
 
 
 @main.command()

@@ -105,4 +105,6 @@ def run_demo(url: str, say: Callable[[str], None] = print) -> Desk:
     say(f"  notifications delivered: {delivered}; pending: {len(desk.outbox(status='pending'))}")
     problems = desk.verify()
     say(f"  verify: {problems if problems else 'all invariants hold'}")
+    say("\nThe report a manager reads at the end of the week (escalate report):\n")
+    say(desk.report().to_text())
     return desk

@@ -43,6 +43,7 @@ from .model import (
 )
 from .plugins import make_plugin_manager
 from .policy import Policy, Route, Tier
+from .report import Report, build_report
 from .stores.base import CaseQuery, Change, Notification, Store, Timer
 from .verify import Problem, verify_store
 
@@ -140,6 +141,15 @@ class Desk:
             limit=limit,
         )
         return self.store.find(query)
+
+    def report(self, since: datetime | None = None, until: datetime | None = None,
+               trend: str = "week") -> Report:
+        """Per-agent, per-tier, per-channel and per-priority figures and trends, from the trail.
+
+        Activity is counted for events with since <= at < until; see docs/reports.md.
+        """
+        return build_report(self.events(until=until), policy=self.policy, since=since,
+                            until=until, trend=trend)
 
     def explain(self, case_id: str) -> list[ClockExplanation]:
         """How each of the case's due times was computed: target, calendar windows, pauses."""

@@ -305,22 +305,24 @@ class SqliteStore(Store):
         return parse_time(rows[0][0]) if rows and rows[0][0] else None
 
     def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
-        """Handle due timers one transaction each; a timer already handled is skipped."""
+        """Handle due timers earliest first, one IMMEDIATE transaction each.
+
+        The earliest due timer is selected inside each transaction, so a timer written by an
+        earlier firing (a breach after a warning) keeps its place, and a timer another desk
+        has handled is never seen again.
+        """
         fired: list[Event] = []
         cutoff = format_time(now)
-        candidates = [_timer(row) for row in self._read(
-            "SELECT case_id, clock, due_at, action FROM timers WHERE due_at <= ?"
-            " ORDER BY due_at, case_id, clock LIMIT ?", (cutoff, limit))]
-        for timer in candidates:
+        for _ in range(limit):
             with self._write() as db:
                 row = db.execute(
-                    "SELECT t.due_at, c.body FROM timers t JOIN cases c ON c.id = t.case_id"
-                    " WHERE t.case_id = ? AND t.clock = ?", (timer.case_id, timer.clock)
-                ).fetchone()
-                if row is None or row[0] != format_time(timer.due_at):
-                    continue  # another desk handled it, or the case moved on
-                case = case_from_dict(json.loads(row[1]))
-                change = handler(case, timer)
+                    "SELECT t.case_id, t.clock, t.due_at, t.action, c.body FROM timers t"
+                    " JOIN cases c ON c.id = t.case_id WHERE t.due_at <= ?"
+                    " ORDER BY t.due_at, t.case_id, t.clock LIMIT 1", (cutoff,)).fetchone()
+                if row is None:
+                    break
+                timer = _timer(row[:4])
+                change = handler(case_from_dict(json.loads(row[4])), timer)
                 if change is None:
                     db.execute("DELETE FROM timers WHERE case_id = ? AND clock = ?",
                                (timer.case_id, timer.clock))

@@ -365,3 +365,22 @@ def test_two_desks_ticking_one_file_fire_each_timer_once(example_policy: Policy,
     finally:
         for made in desks:
             made.shutdown()
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite"])
+def test_one_late_tick_fires_in_due_order_on_every_store(url: str, tmp_path: Path) -> None:
+    """A warning written by an earlier firing in the same tick keeps its place in the order."""
+    from escalate.testing import timed_policy
+
+    store = url if url == "memory://" else f"sqlite:///{tmp_path / 'order.db'}"
+    monday = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # 09:00 in Bucharest
+    clock = ManualClock(monday)
+    desk = Desk(timed_policy(), store=store, clock=clock, autoload_plugins=False)
+    case = desk.open(title="t", customer="c", channel="phone", priority="urgent")
+    clock.advance(timedelta(days=3))
+    fired = [(e.kind.value, e.tier_before) for e in desk.tick() if e.case_id == case.id]
+    # urgent: 30m first response (warn at 50%), escalate_on_breach; 8h resolution (warn 80%)
+    assert fired[:3] == [("warned", "frontline"), ("breached", "frontline"),
+                         ("escalated", "frontline")]
+    times = [e.at for e in desk.history(case.id)]
+    assert times == sorted(times)

@@ -660,6 +660,9 @@ def _next(status: Status, action: Action, case_id: str) -> Status:
     return found
 
 
+#: The status of a new case, from the lifecycle.
+_OPENED = next_status(None, Action.OPEN)
+
 _TAKES = (Action.CLAIM, Action.RESPOND, Action.RESUME)
 _HOLDS = (Action.RETURN, Action.CLAIM, Action.RESPOND, Action.RESUME, Action.ASSIGN,
           Action.WAIT)
@@ -709,7 +712,7 @@ def _open_case(row: _Row, ladder: str, first_tier: str) -> tuple[Case, Event]:
     tier = row.tier or first_tier
     event = Event(case_id=row.case_id, seq=1, at=row.at, kind=EVENT_OF_ACTION[Action.OPEN],
                   actor=row.person, owner_before=None, owner_after=Queue(tier),
-                  status_before=None, status_after=next_status(None, Action.OPEN),
+                  status_before=None, status_after=_OPENED,
                   tier_before=None, tier_after=tier, reason=row.status, data=data)
     event = _sealed(event)
     return apply(None, event), event
@@ -826,6 +829,7 @@ class _Replay:
         self.m = mapping
         self.store = store
         self.ladder = ladder
+        self.stored = set(store.case_ids())  # cases the store had before this replay
         self.tracks: dict[str, _Track] = {}
         self.waiting: dict[str, _Track] = {}
         self.rows = 0
@@ -911,7 +915,7 @@ class _Replay:
         for key, moment in row.snapshots.items():
             track.snapshots[key] = moment
         if track.case is None:
-            if self.store.get(case_id) is not None:
+            if case_id in self.stored:
                 track.foreign = True
                 self.one(case_id, track, row)
                 return

@@ -390,6 +390,7 @@ def test_problem_lists_keep_the_first_hundred_and_count_all(tmp_path: Path) -> N
     result, _ = replay(tmp_path, rows)
     assert result.unknown_statuses == 150 and len(result.unknown_status_rows) == 100
     assert result.unknown_status_rows[0].line == 3
+    assert "lines 3-102: unknown status 'Nope'" in result.summary()
 
 
 # -- bad mappings -------------------------------------------------------------------------------

@@ -400,11 +400,25 @@ class ReplayResult:
                                    ("refused", self.refused, self.refused_rows)):
             if not rows:
                 continue
+            groups = _grouped(rows)
             lines.append(f"{title} rows (first {len(rows)} of {count:,}):")
-            lines.extend(f"  {problem}" for problem in rows[:20])
-            if len(rows) > 20:
-                lines.append(f"  ... {len(rows) - 20} more listed with --json")
+            lines.extend(f"  {group}" for group in groups[:20])
+            if len(groups) > 20:
+                lines.append(f"  ... {len(groups) - 20} more; all kept rows are in the JSON")
         return "\n".join(lines)
+
+
+def _grouped(rows: Iterable[RowProblem]) -> list[str]:
+    """Problems with one reason on consecutive lines, as "lines 4-9: reason"."""
+    groups: list[list[Any]] = []  # [first line, last line, reason]
+    for problem in rows:
+        last = groups[-1] if groups else None
+        if last is not None and last[2] == problem.reason and problem.line == last[1] + 1:
+            last[1] = problem.line
+        else:
+            groups.append([problem.line, problem.line, problem.reason])
+    return [f"line {a}: {reason}" if a == b else f"lines {a}-{b}: {reason}"
+            for a, b, reason in groups]
 
 
 def replay_policy(mapping: ReplayMapping,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from escalate import ConfigError, Event, Ladder, Policy, Tier
 from escalate.replay import ReplayMapping, ReplayResult, replay_csv, replay_policy
@@ -460,6 +463,17 @@ def test_bad_mapping_keys_are_named(data: dict[str, Any], path: str) -> None:
     assert info.value.path == path
 
 
+def test_a_mapping_built_in_code_is_checked_too() -> None:
+    with pytest.raises(ConfigError) as info:
+        ReplayMapping(case_id="id", timestamp="t", status="s", owner="o",
+                      status_map={"A": "fly"})
+    assert info.value.path == "status_map.A"
+    with pytest.raises(ConfigError) as info:
+        ReplayMapping(case_id="id", timestamp="t", status="s", owner="o",
+                      status_map={"A": "claim"}, tiers=["one", "one"])
+    assert info.value.path == "tiers"
+
+
 def test_mapping_from_toml_and_back(tmp_path: Path) -> None:
     file = tmp_path / "mapping.toml"
     file.write_text('''
@@ -540,3 +554,40 @@ def test_sqlite_store_and_progress_callback(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no file"):
         replay_csv(tmp_path / "nope.csv", mapping(), MemoryStore())
+
+
+# -- any log ---------------------------------------------------------------------------------
+
+@st.composite
+def logs(draw: st.DrawFn) -> list[list[str]]:
+    statuses = [*STATUS_MAP, "Mystery"]
+    rows = []
+    for i in range(draw(st.integers(1, 40))):
+        minute = draw(st.integers(0, 600))
+        rows.append([
+            draw(st.sampled_from(["C1", "C2", "C3"])),
+            f"2024-03-04T{8 + minute // 60:02d}:{minute % 60:02d}:00Z",
+            draw(st.sampled_from(statuses)),
+            draw(st.sampled_from(["ana", "bo", "cy", "robot", "?"])),
+            draw(st.sampled_from([*TEAM_TIERS, "?"])),
+            str(draw(st.integers(0, 3))) if draw(st.booleans()) else str(i),
+        ])
+    return rows
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=logs())
+def test_any_log_replays_into_a_verified_store_and_every_row_is_accounted_for(
+        tmp_path: Path, rows: list[list[str]]) -> None:
+    store = MemoryStore()
+    result = replay_csv(write(tmp_path / "any.csv", rows), mapping(), store)
+    assert list(verify_store(store)) == []
+    lines = {e.data["line"] for case_id in store.case_ids() for e in store.events(case_id)}
+    assert len(lines) + result.refused + result.malformed + result.unknown_statuses == len(rows)
+    allowed = ("a closed case stays closed", "before the case's previous row")
+    assert all(any(text in p.reason for text in allowed) for p in result.refused_rows)
+    for case_id in store.case_ids():
+        events = store.events(case_id)
+        assert all(a.at <= b.at for a, b in itertools.pairwise(events))
+        assert all(e.actor != "robot" for e in events)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
@@ -41,15 +41,17 @@ def parse_url(url: str) -> Options:
         raise ConfigError("store", f"{redact(url)!r} is not a PostgreSQL URL; write "
                                    "postgresql://user@host:5432/database")
     own: dict[str, str] = {}
-    rest: list[tuple[str, str]] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    rest: list[str] = []  # libpq's parameters, passed on exactly as written
+    for piece in parts.query.split("&"):
+        raw_key, _, raw_value = piece.partition("=")
+        key = unquote(raw_key)
         if key in _OWN_KEYS:
             if key in own:
                 raise ConfigError(f"store.{key}", "given more than once in the URL")
-            own[key] = value
-        else:
-            rest.append((key, value))
-    conninfo = urlunsplit(parts._replace(query=urlencode(rest)))
+            own[key] = unquote(raw_value)
+        elif piece:
+            rest.append(piece)
+    conninfo = urlunsplit(parts._replace(query="&".join(rest)))
     schema = check_schema(own.get("schema", "escalate"))
     pool_min = _integer(own, "pool_min", 1, minimum=0)
     pool_max = _integer(own, "pool_max", max(10, pool_min), minimum=1)

@@ -108,6 +108,12 @@ class PostgresStore(Store):
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r}, schema={self.schema!r})"
 
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- plumbing --------------------------------------------------------------------
 
     def _connect(self) -> psycopg.Connection[TupleRow]:
@@ -180,9 +186,19 @@ class PostgresStore(Store):
                 for (body,) in self._rows("find cases in", sql, tuple(params))]
 
     def commit(self, change: Change) -> None:
-        """Write case, events, timers and outbox rows in one transaction."""
-        with self._transaction("commit a change to") as conn:
-            self._apply(conn, change)
+        """Write case, events, timers and outbox rows in one transaction.
+
+        A deadlock or serialisation abort is reported as ConflictError: nothing was written
+        and the action can be retried like any lost race.
+        """
+        try:
+            with self._transaction("commit a change to") as conn:
+                self._apply(conn, change)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, pg_errors.DeadlockDetected
+                          | pg_errors.SerializationFailure):
+                raise ConflictError(change.case.id, change.expected_version) from exc
+            raise
 
     def _apply(self, conn: psycopg.Connection[TupleRow], change: Change) -> None:
         case = change.case
@@ -290,28 +306,37 @@ class PostgresStore(Store):
     def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
         """Handle up to `limit` due timers, each in its own transaction, earliest first.
 
-        Each transaction locks one due timer together with its case row, skipping rows
-        another worker holds (FOR UPDATE SKIP LOCKED), calls `handler` with the case as
-        committed, and writes its change before committing. Locking the case in the same
-        statement keeps two workers from taking two timers of one case and deadlocking on
-        each other's timer rows. A worker that dies releases its timer with its transaction.
+        Each transaction takes the case of the earliest due timer whose case row no other
+        transaction holds (`FOR UPDATE OF c SKIP LOCKED`), then reads that case's earliest
+        due timer under the lock, calls `handler` and writes its change before committing.
+        The case row is the lock for all of its timers: every commit that replaces timers
+        updates the case row first, so a timer cannot change or fire twice while a worker
+        holds its case, the timers of one case fire in due order, and a worker never waits
+        while holding a timer someone else needs (no deadlock with ordinary commits). A
+        worker that dies releases the case with its transaction.
         """
         fired: list[Event] = []
         s = self._s
         for _ in range(max(0, limit)):
             with self._transaction("fire a timer in") as conn:
-                row = conn.execute(
-                    f"SELECT t.case_id, t.clock, t.due_at, t.action, c.body"
-                    f" FROM {s}.timers AS t JOIN {s}.cases AS c ON c.id = t.case_id"
+                claimed = conn.execute(
+                    f"SELECT c.id, c.body FROM {s}.timers AS t"
+                    f" JOIN {s}.cases AS c ON c.id = t.case_id"
                     " WHERE t.due_at <= %s ORDER BY t.due_at, t.case_id, t.clock LIMIT 1"
-                    " FOR UPDATE OF t, c SKIP LOCKED", (now,)).fetchone()
-                if row is None:
+                    " FOR UPDATE OF c SKIP LOCKED", (now,)).fetchone()
+                if claimed is None:
                     break
-                timer = _timer(row[:4])
-                change = handler(case_from_dict(json.loads(row[4])), timer)
+                due = conn.execute(
+                    f"SELECT case_id, clock, due_at, action FROM {s}.timers"
+                    " WHERE case_id = %s AND due_at <= %s ORDER BY due_at, clock LIMIT 1",
+                    (claimed[0], now)).fetchone()
+                if due is None:
+                    continue  # its timers moved on before the lock was granted
+                timer = _timer(due)
+                change = handler(case_from_dict(json.loads(claimed[1])), timer)
                 if change is None:
                     conn.execute(f"DELETE FROM {s}.timers WHERE case_id = %s AND clock = %s",
-                                 (row[0], row[1]))
+                                 (due[0], due[1]))
                     continue
                 self._apply(conn, change)
             fired.extend(change.events)
@@ -499,9 +524,10 @@ def _storage_error(doing: str, where: str, exc: psycopg.Error) -> StorageError:
     elif isinstance(exc, PoolTimeout):
         hint = ("no pooled connection became free in time; raise pool_max or pool_timeout in "
                 "the URL, or check that the server is up")
-    elif state.startswith("28"):
+    elif state.startswith("28") or "authentication failed" in text or (
+            "role" in text and "does not exist" in text):
         hint = "check the user name and password (or the server's pg_hba.conf)"
-    elif state == "3D000":
+    elif state == "3D000" or ("database" in text and "does not exist" in text):
         hint = "create the database first (createdb), or fix its name in the URL"
     elif state == "42501":
         hint = "grant the user rights on the database and schema, or choose ?schema=another"

@@ -20,6 +20,7 @@ from .cli_common import (
     policy_option,
     reports_errors,
 )
+from .cli_replay import COMMANDS as REPLAY_COMMANDS
 from .cli_report import report
 from .codec import case_to_dict, event_to_dict
 from .demo import run_demo
@@ -145,6 +146,8 @@ _action_command("note", "Add a note to the trail.", click.option("--text", requi
 
 
 main.add_command(report)
+for _command in REPLAY_COMMANDS:
+    main.add_command(_command)
 
 
 @main.command()

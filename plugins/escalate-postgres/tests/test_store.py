@@ -4,6 +4,7 @@ conversions, URL options, errors, claims released by a dead connection, and LIST
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -223,6 +224,16 @@ def test_commits_that_write_timers_wake_a_listener(schemas: Schemas) -> None:
 
         threading.Timer(0.2, later).start()
         assert worker.wait_for_timer_change(10) is True, "woken while waiting"
+
+
+def test_a_wait_ends_when_its_stop_event_is_set(store: PostgresStore) -> None:
+    assert store.wait_for_timer_change(0) is True
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    started = time.monotonic()
+    assert store.wait_for_timer_change(30, stop=stop) is False
+    assert time.monotonic() - started < 5
+    assert store.wait_for_timer_change(0.1, stop=threading.Event()) is False
 
 
 def test_schemas_are_isolated(schemas: Schemas) -> None:

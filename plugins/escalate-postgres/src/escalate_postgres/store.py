@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,8 @@ _OUTBOX_COLUMNS = ("key, case_id, seq, recipient, channel, subject, body, create
 #: Marks a stored text that had to be JSON-encoded (PostgreSQL text cannot hold NUL).
 _MARK = "\x1bjson:"
 _CONNECT_TIMEOUT = 10
+#: How often a wait for timer changes looks at its stop event.
+_STOP_POLL = 0.25
 
 
 def timer_channel(schema: str) -> str:
@@ -342,13 +345,16 @@ class PostgresStore(Store):
             fired.extend(change.events)
         return fired
 
-    def wait_for_timer_change(self, timeout: float) -> bool:
+    def wait_for_timer_change(self, timeout: float,
+                              stop: threading.Event | None = None) -> bool:
         """Wait up to `timeout` seconds for a commit that wrote timers or notifications.
 
         Returns True when one was announced (LISTEN on a dedicated connection), False on
-        timeout. The first call starts listening and returns True at once, because a change
-        made before listening began cannot be ruled out.
+        timeout or, when `stop` is given, as soon as `stop` is set. The first call starts
+        listening and returns True at once, because a change made before listening began
+        cannot be ruled out.
         """
+        deadline = time.monotonic() + max(0.0, timeout)
         with self._listen_lock:
             if self._closed:
                 raise StorageError(f"cannot listen on {self._where}: the store is closed")
@@ -361,15 +367,28 @@ class PostgresStore(Store):
                     raise _storage_error("listen on", self._where, exc) from exc
                 return True
             try:
-                heard = any(True for _ in self._listener.notifies(timeout=max(0.0, timeout),
-                                                                  stop_after=1))
-                if heard:  # take the rest of a burst so the next wait really waits
-                    for _ in self._listener.notifies(timeout=0):
-                        pass
-                return heard
+                while True:
+                    left = deadline - time.monotonic()
+                    if stop is not None:
+                        if stop.is_set():
+                            return False
+                        left = min(left, _STOP_POLL)
+                    if self._heard(max(0.0, left)):
+                        return True
+                    if time.monotonic() >= deadline:
+                        return False
             except psycopg.Error:
                 self._drop_listener()  # reconnect on the next call
                 return True
+
+    def _heard(self, timeout: float) -> bool:
+        """True if a notification arrives within `timeout`; takes the rest of a burst too."""
+        assert self._listener is not None
+        heard = any(True for _ in self._listener.notifies(timeout=timeout, stop_after=1))
+        if heard:  # so that the next wait really waits
+            for _ in self._listener.notifies(timeout=0):
+                pass
+        return heard
 
     def _drop_listener(self) -> None:
         if self._listener is not None:

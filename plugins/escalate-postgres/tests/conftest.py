@@ -7,10 +7,17 @@ from collections.abc import Iterator
 import pytest
 from escalate_postgres import PostgresStore
 from hypothesis import settings
-from pgschemas import Schemas, require_server
+from pgschemas import Schemas, require_server, server_problem, sweep_stale
 
 settings.register_profile("escalate-postgres", deadline=None, print_blob=True)
 settings.load_profile("escalate-postgres")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_stale_schemas() -> None:
+    """Remove schemas of earlier runs that were killed before they could drop them."""
+    if server_problem() is None:
+        sweep_stale()
 
 
 @pytest.fixture(autouse=True)

@@ -66,3 +66,20 @@ class Schemas:
                                 (self.prefix + "%",)).fetchall()
             for (name,) in rows:
                 conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def sweep_stale(older_than_hours: int = 6) -> None:
+    """Drop test schemas that runs killed before their teardown left behind."""
+    with psycopg.connect(URL, autocommit=True) as conn:
+        names = [name for (name,) in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'esc\\_test\\_%'"
+        ).fetchall()]
+        for name in names:
+            try:
+                row = conn.execute(
+                    f'SELECT max(applied_at) < now() - make_interval(hours => %s)'
+                    f' FROM "{name}".schema_version', (older_than_hours,)).fetchone()
+                if row is not None and row[0]:
+                    conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+            except psycopg.Error:
+                continue  # being created or dropped right now, or not ours to judge

@@ -118,9 +118,11 @@ def migrate(conn: psycopg.Connection[Any], schema: str,
                               (schema,)).fetchone()
         if exists is None:
             conn.execute(f"CREATE SCHEMA {name}")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {name}.schema_version ("
-                     " version integer PRIMARY KEY,"
-                     " applied_at timestamptz NOT NULL DEFAULT now())")
+        table = conn.execute("SELECT to_regclass(%s)", (f"{name}.schema_version",)).fetchone()
+        if table is None or table[0] is None:  # checked first: a user with only table rights
+            conn.execute(f"CREATE TABLE {name}.schema_version ("  # may not CREATE here
+                         " version integer PRIMARY KEY,"
+                         " applied_at timestamptz NOT NULL DEFAULT now())")
         row = conn.execute(f"SELECT coalesce(max(version), 0) FROM {name}.schema_version"
                            ).fetchone()
         current = int(row[0]) if row is not None else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from escalate_postgres import PostgresStore
@@ -119,3 +119,19 @@ def test_the_worker_loop_wakes_on_a_new_timer(schemas: Schemas, clock: ManualClo
             front.resolve(case.id, by="ana", resolution="fixed")  # rewrites the timers
             loop.join(timeout=10)
         assert not loop.is_alive()
+
+
+def test_one_late_tick_fires_in_due_order(schemas: Schemas) -> None:
+    """A warning written by an earlier firing in the same tick keeps its place in the order."""
+    monday = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # 09:00 in Bucharest
+    clock = ManualClock(monday)
+    with Desk(timed_policy(), store=f"{URL}?schema={schemas.new()}", clock=clock,
+              autoload_plugins=True) as desk:
+        case = desk.open(title="t", customer="c", channel="phone", priority="urgent")
+        clock.advance(timedelta(days=3))
+        fired = [(e.kind.value, e.tier_before) for e in desk.tick() if e.case_id == case.id]
+        # urgent: 30m first response (warn at 50%), escalate_on_breach; 8h resolution
+        assert fired[:3] == [("warned", "frontline"), ("breached", "frontline"),
+                             ("escalated", "frontline")]
+        times = [e.at for e in desk.history(case.id)]
+        assert times == sorted(times)

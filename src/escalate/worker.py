@@ -46,7 +46,6 @@ def run_worker(desk: Desk, *, max_sleep: float = 30.0, stop: threading.Event | N
     `iterations` bounds the number of rounds (for tests and scripts).
     """
     stop = stop or threading.Event()
-    wait_for_change = getattr(desk.store, "wait_for_timer_change", None)
     rounds = 0
     log.info("worker started on %s", desk.store.url)
     with _stop_on_signals(stop, handle_signals):
@@ -67,10 +66,7 @@ def run_worker(desk: Desk, *, max_sleep: float = 30.0, stop: threading.Event | N
             sleep = _seconds_until_next(desk, max_sleep)
             if sleep <= 0:
                 continue
-            if wait_for_change is not None:
-                wait_for_change(sleep)
-            else:
-                stop.wait(sleep)
+            desk.store.wait_for_timer_change(sleep, stop=stop)
     log.info("worker stopped")
 
 

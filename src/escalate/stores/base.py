@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -48,8 +49,9 @@ class Change:
 
     `expected_version` is the case version the change was computed from (0 for a new case);
     the store refuses the change with ConflictError when the stored version differs.
-    `timers` is the complete set of the case's timers afterwards, or None to leave the
-    stored timers as they are.
+    `timers` is the complete set of the case's timers afterwards (all of this case), or None
+    to leave the stored timers as they are. A `TimerHandler` runs inside the store's
+    transaction, holding the case; it must not call the store itself.
     """
 
     case: Case
@@ -161,6 +163,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def update_notification(self, notification: Notification) -> None:
         """Store the outcome of a delivery attempt (status, attempts, errors, times)."""
+
+    def wait_for_timer_change(self, timeout: float,
+                              stop: threading.Event | None = None) -> bool:
+        """Sleep up to `timeout` seconds; True if woken early because timers changed.
+
+        The worker sleeps here between rounds. This default just waits (returning early,
+        with False, when `stop` is set); a store that can be woken, like PostgreSQL with
+        LISTEN/NOTIFY, overrides it.
+        """
+        (stop or threading.Event()).wait(timeout)
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional for stores with nothing to release
         """Release connections and files; the store is unusable afterwards."""

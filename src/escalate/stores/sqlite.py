@@ -182,13 +182,12 @@ class SqliteStore(Store):
 
     def allocate_id(self) -> str:
         """Return "C-n" from an AUTOINCREMENT sequence shared by every process."""
-        with self._write() as db:
-            cursor = db.execute("INSERT INTO case_ids DEFAULT VALUES")
-            number = cursor.lastrowid
-        candidate = f"C-{number}"
-        if self.get(candidate) is not None:  # an imported case took this id
-            return self.allocate_id()
-        return candidate
+        while True:
+            with self._write() as db:
+                number = db.execute("INSERT INTO case_ids DEFAULT VALUES").lastrowid
+            candidate = f"C-{number}"
+            if self.get(candidate) is None:  # else an imported case took this id
+                return candidate
 
     def get(self, case_id: str) -> Case | None:
         """The stored case, or None."""

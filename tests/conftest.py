@@ -22,6 +22,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session")
+def example_policy() -> Policy:
+    """The documented example policy, examples/escalation.toml."""
+    return Policy.from_toml(ROOT / "examples" / "escalation.toml")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL: memory, then a fresh SQLite file."""
+    return "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'cases.db'}"
+
+
 @pytest.fixture
 def policy() -> Policy:
     return standard_policy()

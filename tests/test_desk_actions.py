@@ -31,16 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MONDAY_9 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # 09:00 in Bucharest (UTC+2)
 
 
-@pytest.fixture(scope="module")
-def example_policy() -> Policy:
-    return Policy.from_toml(ROOT / "examples" / "escalation.toml")
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'cases.db'}"
-
-
 @pytest.fixture
 def mclock() -> ManualClock:
     return ManualClock(MONDAY_9)

@@ -31,16 +31,6 @@ def utc(*args: int) -> datetime:
 THU_10 = utc(2026, 11, 26, 8, 0)  # Thu 2026-11-26 10:00 local
 
 
-@pytest.fixture(scope="module")
-def example_policy() -> Policy:
-    return Policy.from_toml(ROOT / "examples" / "escalation.toml")
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'cases.db'}"
-
-
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(THU_10)

@@ -164,11 +164,29 @@ class Sweeper:
         self.db.close()
 
 
+def events_layout(path: Path) -> str | None:
+    """How the events table sits on disk (needs SQLite's dbstat table, present in most builds)."""
+    db = sqlite3.connect(path)
+    try:
+        pages, overflow, unused, size = db.execute(
+            "SELECT count(*), sum(pagetype = 'overflow'), sum(unused), sum(pgsize)"
+            " FROM dbstat WHERE name = 'events'").fetchone()
+        (rows,) = db.execute("SELECT count(*) FROM events").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    return (f"events table: {pages:,} pages for {rows:,} events, {overflow:,} of them overflow "
+            f"pages, {unused / size:.0%} of its bytes unused ({size / rows:,.0f} bytes per "
+            "event on disk)")
+
+
 def measure(n: int, repeats: int, idle_ticks: int, template: Template,
-            directory: str) -> dict[str, Any]:
+            directory: str, with_layout: bool = False) -> dict[str, Any]:
     path = Path(directory) / f"tick-{n}.db"
     built = build(path, n, template, repeats)
     size = path.stat().st_size
+    layout = events_layout(path) if with_layout else None
     desk = Desk(timed_policy(), store=f"sqlite:///{path}", clock=ManualClock(OPENED_AT),
                 autoload_plugins=False)
     sweeper = Sweeper(path)
@@ -208,7 +226,7 @@ def measure(n: int, repeats: int, idle_ticks: int, template: Template,
     path.unlink()
     for extra in ("-wal", "-shm"):
         Path(str(path) + extra).unlink(missing_ok=True)
-    return {"built": built, "size": size, "first_tick": first_tick, "idle": idle,
+    return {"built": built, "size": size, "layout": layout, "first_tick": first_tick, "idle": idle,
             "idle_found": idle_found, "due_scan": h.Sample(tuple(scans)),
             "due_tick": h.Sample(tuple(ticks)), "due_found": due_found,
             "fired": fired_counts}
@@ -238,11 +256,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict[int, dict[str, Any]] = {}
     for n in ns:
         with tempfile.TemporaryDirectory(prefix="escalate-tick-", dir=args.dir) as tmp:
-            results[n] = measure(n, repeats, args.idle_ticks, template, tmp)
+            results[n] = measure(n, repeats, args.idle_ticks, template, tmp,
+                                 with_layout=n == ns[0])
         r = results[n]
         print(f"- {h.human(n)}: built in {r['built']:.1f} s, {r['size'] / 2**20:,.0f} MiB; "
               f"scan found {r['idle_found']} due when idle and {r['due_found']} at the due "
               f"moments; the ticks fired {r['fired']} timers", flush=True)
+        if r["layout"]:
+            print(f"  - {r['layout']}")
     print()
 
     print("### (a) nothing due")

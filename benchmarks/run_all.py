@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = []
     failed = 0
     for script in chosen:
-        command = [sys.executable, str(script)]
+        command = [sys.executable, str(script.relative_to(HERE.parent))]
         if args.quick and "--quick" in script.read_text(encoding="utf-8"):
             command.append("--quick")
         started = time.perf_counter()

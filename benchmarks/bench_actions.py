@@ -251,6 +251,27 @@ def ledger(policy: Policy, cases: int, repeats: int) -> tuple[float, list[tuple[
     return whole, results
 
 
+def history_costs(policy: Policy, lengths: Sequence[int], notes: int,
+                  repeats: int) -> dict[int, h.Sample]:
+    """Seconds per `note` on one case that already has `length` events (memory://)."""
+    desk = new_desk(policy)
+    (case_id,) = open_cases(desk, 1)
+    desk.claim(case_id, by="ana")
+    got: dict[int, h.Sample] = {}
+
+    def burst() -> float:
+        def work() -> None:
+            for _ in range(notes):
+                desk.note(case_id, "customer called again", by="ana")
+        return h.timed(work) / notes
+
+    for length in sorted(lengths):
+        while desk.get(case_id).version < length:
+            desk.note(case_id, "customer called again", by="ana")
+        got[length] = h.Sample(tuple(burst() for _ in range(repeats)))
+    return got
+
+
 def profile(policy: Policy, cases: int, top: int = 25) -> str:
     """cProfile of the cycle workload: the top functions by own time, with their share."""
     desk = new_desk(policy)
@@ -335,6 +356,23 @@ def main(argv: Sequence[str] | None = None) -> None:
                       [*[(step, h.us(t), h.pct(t / whole)) for step, t in parts],
                        ("whole action (measured)", h.us(whole), "100.0%")]))
         print()
+    lengths = [10, 1000, 3000] if args.quick else [10, 1000, 10000]
+    print("### One action on a case with a long history (note, standard_policy, memory://)")
+    print()
+    notes = 200
+    costs = history_costs(std, lengths, notes, 3)
+    bare_note = h.interleave({"bare": lambda: bare_run(machine, "active", ("note",),
+                                                       bare_cases)}, 3)["bare"]
+    print(h.table(
+        ["events already on the case", "escalate us/note", "spread", "vs 10 events",
+         "ratio to the bare trigger"],
+        [(f"{n:,}", h.us(c.median), h.pct(c.spread),
+          f"{c.median / costs[lengths[0]].median:.2f}x", f"{h.ratio(c, bare_note):.1f}x")
+         for n, c in costs.items()]))
+    print()
+    print(f"Each figure: {notes} notes right after the case reached that many events, "
+          "3 repeats (consecutive, so the history grows by a few hundred events across them).")
+    print()
     if args.profile:
         print("### cProfile")
         print()

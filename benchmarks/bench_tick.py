@@ -181,97 +181,112 @@ def events_layout(path: Path) -> str | None:
             "event on disk)")
 
 
-def measure(n: int, repeats: int, idle_ticks: int, template: Template,
-            directory: str, with_layout: bool = False) -> dict[str, Any]:
-    path = Path(directory) / f"tick-{n}.db"
-    built = build(path, n, template, repeats)
-    size = path.stat().st_size
-    layout = events_layout(path) if with_layout else None
-    desk = Desk(timed_policy(), store=f"sqlite:///{path}", clock=ManualClock(OPENED_AT),
-                autoload_plugins=False)
-    sweeper = Sweeper(path)
-    first = time.perf_counter()
-    assert desk.tick(IDLE_AT) == []
-    first_tick = time.perf_counter() - first
+class Subject:
+    """One store of N open cases, its Desk and the sweeper, and what was measured on them."""
 
-    idle_found: list[int] = []
-    due_found: list[int] = []
-    fired_counts: list[int] = []
-
-    def idle_tick() -> float:
-        def work() -> None:
-            for _ in range(idle_ticks):
-                desk.tick(IDLE_AT)
-        return h.timed(work) / idle_ticks
-
-    def idle_scan() -> float:
+    def __init__(self, n: int, repeats: int, template: Template, directory: str,
+                 with_layout: bool) -> None:
+        self.n = n
+        self.path = Path(directory) / f"tick-{n}.db"
+        self.built = build(self.path, n, template, repeats)
+        self.size = self.path.stat().st_size
+        self.layout = events_layout(self.path) if with_layout else None
+        self.desk = Desk(timed_policy(), store=f"sqlite:///{self.path}",
+                         clock=ManualClock(OPENED_AT), autoload_plugins=False)
+        self.sweeper = Sweeper(self.path)
         start = time.perf_counter()
-        idle_found.append(len(sweeper.due(IDLE_AT)))
-        return time.perf_counter() - start
+        assert self.desk.tick(IDLE_AT) == []
+        self.first_tick = time.perf_counter() - start
+        self.idle_ticks: list[float] = []
+        self.idle_scans: list[float] = []
+        self.idle_found: list[int] = []
+        self.due_ticks: list[float] = []
+        self.due_scans: list[float] = []
+        self.due_found: list[int] = []
+        self.fired: list[int] = []
 
-    idle = h.interleave({"tick": idle_tick, "scan": idle_scan}, repeats)
+    def idle_round(self, ticks: int, scan_first: bool) -> None:
+        """(a): `ticks` ticks with nothing due, and one naive scan at the same moment."""
+        def tick() -> None:
+            def work() -> None:
+                for _ in range(ticks):
+                    self.desk.tick(IDLE_AT)
+            self.idle_ticks.append(h.timed(work) / ticks)
 
-    ticks, scans = [], []
-    for r in range(repeats):  # the scan first: it must see the 1% the tick then fires
-        moment = due_at(r)
+        def scan() -> None:
+            start = time.perf_counter()
+            self.idle_found.append(len(self.sweeper.due(IDLE_AT)))
+            self.idle_scans.append(time.perf_counter() - start)
+
+        for step in ((scan, tick) if scan_first else (tick, scan)):
+            step()
+
+    def due_round(self, repeat: int) -> None:
+        """(b): the scan, then the tick that fires repeat's 1% (the scan must still see it)."""
+        moment = due_at(repeat)
         start = time.perf_counter()
-        due_found.append(len(sweeper.due(moment)))
-        scans.append(time.perf_counter() - start)
+        self.due_found.append(len(self.sweeper.due(moment)))
+        self.due_scans.append(time.perf_counter() - start)
         start = time.perf_counter()
-        fired = desk.tick(moment)
-        ticks.append(time.perf_counter() - start)
-        fired_counts.append(len(fired))
-    sweeper.close()
-    desk.shutdown()
-    path.unlink()
-    for extra in ("-wal", "-shm"):
-        Path(str(path) + extra).unlink(missing_ok=True)
-    return {"built": built, "size": size, "layout": layout, "first_tick": first_tick, "idle": idle,
-            "idle_found": idle_found, "due_scan": h.Sample(tuple(scans)),
-            "due_tick": h.Sample(tuple(ticks)), "due_found": due_found,
-            "fired": fired_counts}
+        self.fired.append(len(self.desk.tick(moment)))
+        self.due_ticks.append(time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.sweeper.close()
+        self.desk.shutdown()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="sizes 2k,20k; 3 repeats")
     parser.add_argument("--sizes", help="comma-separated open cases (default 10k,100k,1m)")
-    parser.add_argument("--repeats", type=int, help="repeats per size (default 3)")
+    parser.add_argument("--repeats", type=int, help="repeats per size (default 4, quick 3)")
     parser.add_argument("--idle-ticks", type=int, default=50,
                         help="ticks per repeat when nothing is due (default 50)")
     parser.add_argument("--dir", help="where to build the databases (default: a temp dir)")
     args = parser.parse_args(argv)
     ns = h.sizes(args.sizes or ("2k,20k" if args.quick else "10k,100k,1m"))
-    repeats = args.repeats or 3
+    repeats = args.repeats or (3 if args.quick else 4)
     if repeats > 100:
         parser.error("at most 100 repeats: each uses its own 1% of the cases")
     template = Template()
 
     h.banner("Tick cost on SQLite with N open cases vs a naive full scan")
-    print(f"SQLite {sqlite3.sqlite_version}. Per size: build, then {repeats} repeats of (a) "
-          f"{args.idle_ticks} ticks with nothing due and (b) one tick with 1% of the cases "
-          "due, each beside the naive scan at the same moment. Medians, spread = "
-          "(max - min) / median.")
+    print(f"SQLite {sqlite3.sqlite_version}. All sizes are built first; then {repeats} repeats, "
+          f"the sizes taking turns, of (a) {args.idle_ticks} ticks with nothing due and (b) "
+          "one tick with 1% of the cases due, each beside the naive scan at the same moment. "
+          "Medians, spread = (max - min) / median.")
     print()
-    results: dict[int, dict[str, Any]] = {}
-    for n in ns:
-        with tempfile.TemporaryDirectory(prefix="escalate-tick-", dir=args.dir) as tmp:
-            results[n] = measure(n, repeats, args.idle_ticks, template, tmp,
-                                 with_layout=n == ns[0])
-        r = results[n]
-        print(f"- {h.human(n)}: built in {r['built']:.1f} s, {r['size'] / 2**20:,.0f} MiB; "
-              f"scan found {r['idle_found']} due when idle and {r['due_found']} at the due "
-              f"moments; the ticks fired {r['fired']} timers", flush=True)
-        if r["layout"]:
-            print(f"  - {r['layout']}")
+    with tempfile.TemporaryDirectory(prefix="escalate-tick-", dir=args.dir) as tmp:
+        subjects: list[Subject] = []
+        for n in ns:
+            subject = Subject(n, repeats, template, tmp, with_layout=n == ns[0])
+            subjects.append(subject)
+            print(f"- {h.human(n)}: built in {subject.built:.1f} s, "
+                  f"{subject.size / 2**20:,.0f} MiB", flush=True)
+            if subject.layout:
+                print(f"  - {subject.layout}")
+        # Sizes take turns within each repeat, so background load hits every size alike.
+        for r in range(repeats):
+            for subject in (subjects if r % 2 == 0 else subjects[::-1]):
+                subject.idle_round(args.idle_ticks, scan_first=r % 2 == 1)
+                subject.due_round(r)
+        for subject in subjects:
+            subject.close()
+    print()
+    for s in subjects:
+        print(f"- {h.human(s.n)}: the scan found {s.idle_found} due when idle and "
+              f"{s.due_found} at the due moments; the ticks fired {s.fired} timers")
     print()
 
     print("### (a) nothing due")
     print()
     rows = []
-    for n, r in results.items():
-        tick, scan = r["idle"]["tick"], r["idle"]["scan"]
-        rows.append((h.human(n), h.ms(tick.median), h.pct(tick.spread), h.ms(r["first_tick"]),
+    for s in subjects:
+        tick, scan = h.Sample(tuple(s.idle_ticks)), h.Sample(tuple(s.idle_scans))
+        rows.append((h.human(s.n), h.ms(tick.median), h.pct(tick.spread), h.ms(s.first_tick),
                      h.ms(scan.median), h.pct(scan.spread), f"{scan.median / tick.median:,.0f}x",
                      "< 5 ms at 1M"))
     print(h.table(["open cases", "tick ms", "spread", "first tick ms (cold connection)",
@@ -282,11 +297,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     print()
     rows = []
     per_fire = {}
-    for n, r in results.items():
-        tick, scan = r["due_tick"], r["due_scan"]
-        fired = max(r["fired"][0], 1)
-        per_fire[n] = tick.median / fired
-        rows.append((h.human(n), fired, h.ms(tick.median), h.pct(tick.spread),
+    for s in subjects:
+        tick, scan = h.Sample(tuple(s.due_ticks)), h.Sample(tuple(s.due_scans))
+        fired = max(s.fired[0], 1)
+        per_fire[s.n] = tick.median / fired
+        rows.append((h.human(s.n), fired, h.ms(tick.median), h.pct(tick.spread),
                      h.us(tick.median / fired), h.ms(scan.median), h.pct(scan.spread),
                      f"{scan.median / tick.median:.2f}x", "flat from 10k to 1M"))
     print(h.table(["open cases", "timers fired per tick", "tick ms", "spread",

@@ -66,9 +66,10 @@ class MemoryStore(Store):
             stored_version = 0 if current is None else current.version
             if stored_version != change.expected_version:
                 raise ConflictError(case.id, change.expected_version)
-            known = {event.seq for event in self._events.get(case.id, ())}
+            history = self._events.get(case.id, ())
+            last = history[-1].seq if history else 0
             seqs = [event.seq for event in change.events]
-            if known.intersection(seqs) or len(set(seqs)) != len(seqs):
+            if seqs and (seqs[0] <= last or seqs != sorted(set(seqs))):
                 raise ConflictError(case.id, change.expected_version)
             self._cases[case.id] = case
             self._events.setdefault(case.id, []).extend(change.events)

@@ -86,6 +86,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
     CREATE INDEX outbox_case ON outbox (case_id);
     """,
+    # events of a few KB overflowed the WITHOUT ROWID table; a rowid table stores them inline
+    """
+    CREATE TABLE events_rowid (
+        case_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT,
+        body TEXT NOT NULL,
+        UNIQUE (case_id, seq)
+    );
+    INSERT INTO events_rowid (case_id, seq, at, kind, actor, body)
+        SELECT case_id, seq, at, kind, actor, body FROM events ORDER BY at, case_id, seq;
+    DROP TABLE events;
+    ALTER TABLE events_rowid RENAME TO events;
+    CREATE INDEX events_at ON events (at);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    """,
 )
 
 _QUERY_COLUMNS = ("owner", "tier", "priority", "channel", "ladder", "customer")
@@ -312,6 +333,8 @@ class SqliteStore(Store):
         """
         fired: list[Event] = []
         cutoff = format_time(now)
+        if not self._read("SELECT 1 FROM timers WHERE due_at <= ? LIMIT 1", (cutoff,)):
+            return fired  # nothing due: no write lock taken
         for _ in range(limit):
             with self._write() as db:
                 row = db.execute(

@@ -23,6 +23,7 @@ Targets (the project's): firing throughput grows with workers up to the machine'
 escalate reaches at least half of raw psycopg's action rate.
 
     python benchmarks/bench_postgres.py [--quick] [--timers N] [--cases M] [--repeats R]
+                                        [--fire-repeats F] [--part all|fire|actions]
                                         [--url postgresql://user@host:port/db] [--profile]
 
 The URL (default ESCALATE_BENCH_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/test)
@@ -83,6 +84,30 @@ def _dumps(value: dict[str, Any]) -> str:
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def round_trips(store: Any, work: Callable[[], object]) -> tuple[int, int]:
+    """(server round trips, of which pool checks) a one-connection store makes in work().
+
+    Counted from a libpq protocol trace: one ReadyForQuery per round trip; the pool's check
+    of a connection it hands out is an empty query.
+    """
+    import psycopg
+
+    with store._pool.connection() as conn:
+        pgconn = conn.pgconn
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            work()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        lines = trace.read().decode("utf-8", "replace").splitlines()
+    ready = sum(1 for line in lines if "\tReadyForQuery" in line)
+    checks = sum(1 for line in lines if line.startswith("F") and line.endswith('Query\t ""'))
+    return ready, checks
 
 
 # -- (A) building the due timers ---------------------------------------------------------
@@ -238,10 +263,11 @@ class CpuWatch:
     that end before the run does are still counted. Figures are average cores busy.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, every_postgres: bool = False) -> None:
         self.first: dict[int, int] = {}
         self.last: dict[int, int] = {}
         self.groups: dict[int, str] = {}
+        self.every_postgres = every_postgres  # also count every postgres process seen
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -252,6 +278,7 @@ class CpuWatch:
             self.groups[pid] = group
 
     def start(self) -> None:
+        self._sample()
         self.machine = _busy_ticks()
         self.started = time.perf_counter()
         self.thread.start()
@@ -261,6 +288,13 @@ class CpuWatch:
             self._sample()
 
     def _sample(self) -> None:
+        if self.every_postgres:
+            with contextlib.suppress(OSError):
+                for name in os.listdir("/proc"):
+                    if name.isdigit() and int(name) not in self.groups:
+                        with contextlib.suppress(OSError), open(f"/proc/{name}/comm") as f:
+                            if f.read().strip() == "postgres":
+                                self.watch(int(name), "server")
         for pid in list(self.groups):
             ticks = _proc_ticks(pid)
             if ticks is not None:
@@ -373,6 +407,25 @@ class Firing:
         finally:
             self.pg.drop(schema)
         return seconds
+
+    def trips_per_escalation(self, count: int = 20) -> tuple[float, float]:
+        """Round trips (and pool checks) per escalation of one worker's tick over `count`."""
+        from escalate_postgres import PostgresStore
+
+        schema = self.pg.new_schema()
+        store = PostgresStore(self.pg.url, schema=schema, pool_min=1, pool_max=1)
+        try:
+            for chunk in opened(Policy.from_dict(TICK_POLICY), count):
+                load_postgres(store, chunk)
+            desk = Desk(Policy.from_dict(TICK_POLICY), store=store,
+                        clock=ManualClock(DUE_NOW), autoload_plugins=False)
+            trips, checks = round_trips(store, desk.tick)
+            if desk.next_due() is None or desk.next_due() <= DUE_NOW:  # type: ignore[operator]
+                raise RuntimeError("the traced tick left due timers")
+        finally:
+            store.close()
+            self.pg.drop(schema)
+        return trips / count, checks / count
 
     def sqlite(self) -> float:
         self.sqlite_runs += 1
@@ -488,7 +541,9 @@ class Actions:
         self.templates = Templates(self.policy)
 
     @contextlib.contextmanager
-    def desk(self, memory: bool = False) -> Iterator[Desk]:
+    def desk(self, memory: bool = False, unchecked: bool = False) -> Iterator[Desk]:
+        """A Desk on a fresh schema; `unchecked` switches off the pool's check of each
+        connection it hands out (a psycopg_pool internal, for diagnosis only)."""
         from escalate_postgres import PostgresStore
 
         if memory:
@@ -497,6 +552,8 @@ class Actions:
             return
         schema = self.pg.new_schema()
         store = PostgresStore(self.pg.url, schema=schema, pool_min=1, pool_max=2)
+        if unchecked:
+            store._pool._check = None
         try:
             yield Desk(self.policy, store=store, clock=ManualClock(), autoload_plugins=False)
         finally:
@@ -513,8 +570,8 @@ class Actions:
             raw.close()
             self.pg.drop(schema)
 
-    def esc_cycle(self, memory: bool = False) -> float:
-        with self.desk(memory) as desk:
+    def esc_cycle(self, memory: bool = False, unchecked: bool = False) -> float:
+        with self.desk(memory, unchecked) as desk:
             ids = open_cases(desk, self.cases)
             return h.timed(lambda: run_cycle(desk, ids)) / (self.cases * len(CYCLE))
 
@@ -555,6 +612,23 @@ class Actions:
                     raw.open(case_id)
 
             return h.timed(work) / self.cases
+
+    def trips(self) -> dict[str, tuple[float, float]]:
+        """Round trips (and pool checks) per action: the cycle and open, one case each."""
+        from escalate_postgres import PostgresStore
+
+        schema = self.pg.new_schema()
+        store = PostgresStore(self.pg.url, schema=schema, pool_min=1, pool_max=1)
+        try:
+            desk = Desk(self.policy, store=store, clock=ManualClock(), autoload_plugins=False)
+            opening = round_trips(store, lambda: open_cases(desk, 1))
+            case_id = desk.cases()[0].id
+            trips, checks = round_trips(store, lambda: run_cycle(desk, [case_id]))
+        finally:
+            store.close()
+            self.pg.drop(schema)
+        return {"cycle": (trips / len(CYCLE), checks / len(CYCLE)),
+                "open": (float(opening[0]), float(opening[1]))}
 
     def profile(self) -> pstats.Stats:
         with self.desk() as desk:
@@ -639,6 +713,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--url", default=DEFAULT_URL, help="PostgreSQL URL, no query string")
     parser.add_argument("--profile", action="store_true",
                         help="add cProfile listings of one worker and of the action cycle")
+    parser.add_argument("--part", choices=("all", "fire", "actions"), default="all",
+                        help="run only (A) fire or (B) actions")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -664,9 +740,11 @@ def main(argv: Sequence[str] | None = None) -> None:
               + f"); SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL) in "
               f"{tempfile.gettempdir()}.")
         print()
-        with tempfile.TemporaryDirectory(prefix="escalate-bench-pg-") as tmp:
-            fire_part(pg, n, args.fire_repeats, Path(tmp), args.profile)
-        action_part(pg, cases, repeats, args.profile)
+        if args.part in ("all", "fire"):
+            with tempfile.TemporaryDirectory(prefix="escalate-bench-pg-") as tmp:
+                fire_part(pg, n, args.fire_repeats, Path(tmp), args.profile)
+        if args.part in ("all", "actions"):
+            action_part(pg, cases, repeats, args.profile)
     finally:
         pg.close()
 
@@ -714,6 +792,12 @@ def fire_part(pg: Postgres, n: int, repeats: int, directory: Path, profile: bool
           f"writer and checkpointer, other programs); machine busy is out of "
           f"{os.cpu_count()}.")
     print()
+    trips, checks = firing.trips_per_escalation()
+    print(f"Server round trips per escalation (libpq trace of one worker's tick over 20 due "
+          f"timers, its final empty claim included): {trips:.1f}, of which {checks:.1f} are "
+          "the pool's check of the connection it hands out. From the claiming SELECT "
+          "to COMMIT, the case row stays locked.")
+    print()
     print(f"Target: throughput grows with workers up to the machine's {os.cpu_count()} cores.")
     print()
     if profile:
@@ -751,11 +835,16 @@ def action_part(pg: Postgres, cases: int, repeats: int, profile: bool) -> None:
     actions.esc_cycle()
     actions.raw_cycle()
     actions.cases = cases
+    cpu = CpuWatch(every_postgres=True)
+    cpu.watch(os.getpid(), "bench")
+    cpu.start()
     got = h.interleave({"escalate": actions.esc_cycle, "raw": actions.raw_cycle,
                         "raw_read": lambda: actions.raw_cycle(read=True),
                         "memory": lambda: actions.esc_cycle(memory=True),
+                        "unchecked": lambda: actions.esc_cycle(unchecked=True),
                         "get": actions.esc_get}, repeats)
     opened_ = h.interleave({"escalate": actions.esc_open, "raw": actions.raw_open}, repeats)
+    used = cpu.finish()
 
     def rate(sample: h.Sample) -> str:
         return f"{1 / sample.median:,.0f}"
@@ -774,6 +863,17 @@ def action_part(pg: Postgres, cases: int, repeats: int, profile: bool) -> None:
     print()
     esc, mem, get = got["escalate"].median, got["memory"].median, got["get"].median
     raw, raw_read = got["raw"].median, got["raw_read"].median
+    if "busy" in used:
+        print(f"CPU during (B), average cores: this process {used.get('bench', 0):.2f}, "
+              f"PostgreSQL processes {used.get('server', 0):.2f}, other programs "
+              f"{used['other']:.2f}; machine busy {used['busy']:.2f} of {os.cpu_count()}.")
+        print()
+    trips = actions.trips()
+    print("Server round trips per action (libpq trace): "
+          f"claim/wait/resume/note {trips['cycle'][0]:.1f} (of which pool checks "
+          f"{trips['cycle'][1]:.1f}) against raw 4 (BEGIN, UPDATE, INSERT, COMMIT); open "
+          f"{trips['open'][0]:.0f} (pool checks {trips['open'][1]:.0f}) against raw 4.")
+    print()
     print("### Where a durable action's time goes (claim/wait/resume/note)")
     print()
     print(h.table(["part", "us/action", "share"], [
@@ -788,7 +888,13 @@ def action_part(pg: Postgres, cases: int, repeats: int, profile: bool) -> None:
         ("raw floor with a read: SELECT + json.loads + the write", h.us(raw_read),
          h.pct(raw_read / esc)),
         ("escalate on PostgreSQL (measured)", h.us(esc), "100.0%"),
+        ("diagnosis: escalate with the pool's check on checkout switched off",
+         h.us(got["unchecked"].median), h.pct(got["unchecked"].median / esc)),
     ]))
+    print()
+    print("Without the pool's check the cycle reaches "
+          f"{h.ratio_text(got['raw'], got['unchecked']).replace('x', ' of raw', 1)} "
+          f"(with it: {h.ratio_text(got['raw'], got['escalate']).replace('x', ' of raw', 1)}).")
     print()
     if profile:
         actions.cases = min(cases, 500)

@@ -405,6 +405,15 @@ class BusinessHours:
         """True for a 24x7 calendar."""
         return self.weekly is None
 
+    @property
+    def open_per_week(self) -> timedelta | None:
+        """The weekly opening time (before holidays); None for a 24x7 calendar."""
+        if self.weekly is None:
+            return None
+        seconds = sum(_end_seconds(closing) - _seconds(opening)
+                      for ranges in self.weekly.values() for opening, closing in ranges)
+        return timedelta(seconds=seconds)
+
     def is_holiday(self, day: date) -> str | None:
         """The name of the holiday on local `day` ("company holiday" if listed), or None."""
         if isinstance(day, datetime):

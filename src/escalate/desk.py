@@ -137,7 +137,11 @@ class Desk:
         query = CaseQuery(
             status=None if status is None else inputs.statuses(status),
             owner=None if owner is None else inputs.owner_ref(owner),
-            tier=tier, priority=priority, channel=channel, ladder=ladder, customer=customer,
+            tier=inputs.filter_text(tier, "tier"),
+            priority=inputs.filter_text(priority, "priority"),
+            channel=inputs.filter_text(channel, "channel"),
+            ladder=inputs.filter_text(ladder, "ladder"),
+            customer=inputs.filter_text(customer, "customer"),
             limit=limit,
         )
         return self.store.find(query)
@@ -148,6 +152,7 @@ class Desk:
 
         Activity is counted for events with since <= at < until; see docs/reports.md.
         """
+        since, until = _aware(since, "since"), _aware(until, "until")
         return build_report(self.events(until=until), policy=self.policy, since=since,
                             until=until, trend=trend)
 
@@ -424,10 +429,12 @@ class Desk:
         if status is not None and status not in (outbox.PENDING, outbox.DELIVERED, outbox.DEAD):
             raise InvalidInput(f"unknown outbox status {status!r}; expected pending, "
                                "delivered or dead")
+        case_id = inputs.filter_text(case_id, "case_id")
         return self.store.notifications(status=status, case_id=case_id, limit=limit)
 
     def retry_notification(self, key: str) -> Notification:
         """Put a dead-lettered row back in the queue, due now."""
+        inputs.filter_text(key, "key")
         dead = {n.key: n for n in self.store.notifications(status=outbox.DEAD)}
         if key not in dead:
             raise InvalidInput(f"no dead-lettered notification with key {key!r}; list them "
@@ -567,6 +574,9 @@ class Desk:
     def _case_id(case_id: object) -> str:
         if not isinstance(case_id, str) or not case_id:
             raise CaseNotFound(repr(case_id))
+        if not inputs.encodable(case_id):
+            raise CaseNotFound(case_id, "it contains invalid Unicode (a lone surrogate), so no "
+                                        "case can have it")
         return case_id
 
     # -- decisions of individual actions ----------------------------------------------

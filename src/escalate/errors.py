@@ -47,9 +47,10 @@ class NotAuthorized(EscalateError):
 class CaseNotFound(EscalateError, KeyError):
     """No case with this id exists in the store."""
 
-    def __init__(self, case_id: str) -> None:
+    def __init__(self, case_id: str, why: str | None = None) -> None:
+        because = f" ({why})" if why else ""
         super().__init__(
-            f"no case with id {case_id!r}; list existing cases with desk.cases() "
+            f"no case with id {case_id!r}{because}; list existing cases with desk.cases() "
             "or `escalate list`"
         )
         self.case_id = case_id

@@ -9,10 +9,30 @@ from typing import Any
 from .errors import InvalidInput
 from .model import Agent, Owner, Queue, Status
 
-__all__ = ["actor_name", "custom_fields", "owner_ref", "statuses", "text"]
+__all__ = [
+    "MAX_FIELDS_SIZE",
+    "MAX_FIELD_DEPTH",
+    "MAX_FIELD_NAME",
+    "MAX_TEXT",
+    "actor_name",
+    "custom_fields",
+    "encodable",
+    "filter_text",
+    "owner_ref",
+    "statuses",
+    "text",
+]
 
-#: The longest text a case field, note or reason may hold.
+#: The longest text a case field, note or reason may hold (also each custom field value).
 MAX_TEXT = 100_000
+#: The longest name of a custom field, at any level of nesting.
+MAX_FIELD_NAME = 200
+#: How many tables and lists deep custom fields may nest (the top table is level 1).
+MAX_FIELD_DEPTH = 32
+#: The largest custom fields may be in total, in characters of JSON.
+MAX_FIELDS_SIZE = 1_000_000
+
+_INVALID_UNICODE = "contains invalid Unicode (a lone surrogate)"
 
 
 def text(value: object, what: str, *, required: bool = True) -> str | None:
@@ -28,8 +48,29 @@ def text(value: object, what: str, *, required: bool = True) -> str | None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{what} contains invalid Unicode (a lone surrogate); "
-                           "decode the text properly before passing it") from None
+        raise InvalidInput(f"{what} {_INVALID_UNICODE}; decode the text properly before "
+                           "passing it") from None
+    return value
+
+
+def encodable(value: str) -> bool:
+    """True when `value` is valid Unicode that every store can hold (no lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def filter_text(value: object, what: str) -> str | None:
+    """A filter value (tier, customer, case id...): None, or text a store can look up."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__} {value!r}")
+    if not encodable(value):
+        raise InvalidInput(f"{what}={value!r} {_INVALID_UNICODE}; no stored value can match "
+                           "it, decode the text properly before passing it")
     return value
 
 
@@ -43,20 +84,56 @@ def actor_name(value: object, what: str = "by") -> str:
 
 
 def custom_fields(value: object) -> dict[str, Any]:
-    """Custom fields: a mapping of text keys to JSON values."""
+    """Custom fields: a table of text names to JSON values, within the size limits.
+
+    Every name is text of at most MAX_FIELD_NAME characters, every text value at most
+    MAX_TEXT, tables and lists nest at most MAX_FIELD_DEPTH deep, and the whole is at most
+    MAX_FIELDS_SIZE characters of JSON.
+    """
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidInput(f"fields must be a mapping of names to values, got {value!r}")
     out = dict(value)
-    for key in out:
-        text(key, "a custom field name")
+    _check_field_tree(out)
     try:
-        json.dumps(out, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        encoded = json.dumps(out, ensure_ascii=False, allow_nan=False)
+        encoded.encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise InvalidInput(f"fields must hold JSON values (text, numbers, true/false, lists, "
                            f"tables): {exc}") from None
+    if len(encoded) > MAX_FIELDS_SIZE:
+        raise InvalidInput(f"fields are {len(encoded)} characters of JSON; the limit is "
+                           f"{MAX_FIELDS_SIZE}: keep large documents elsewhere and store a "
+                           "reference")
     return out
+
+
+def _check_field_tree(fields: dict[str, Any]) -> None:
+    """Walk the fields without recursion, checking names, text values and nesting depth."""
+    pending: list[tuple[str, object, int]] = [("fields", fields, 1)]
+    while pending:
+        path, item, depth = pending.pop()
+        if isinstance(item, Mapping | list | tuple) and depth > MAX_FIELD_DEPTH:
+            raise InvalidInput(f"{path} is nested more than {MAX_FIELD_DEPTH} tables or lists "
+                               "deep; flatten the custom fields")
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                _field_name(key, path)
+                pending.append((f"{path}.{key}", child, depth + 1))
+        elif isinstance(item, list | tuple):
+            pending.extend((f"{path}[{i}]", child, depth + 1) for i, child in enumerate(item))
+        elif isinstance(item, str):
+            text(item, path, required=False)
+
+
+def _field_name(key: object, path: str) -> None:
+    if not isinstance(key, str):
+        raise InvalidInput(f"{path} has the field name {key!r}; field names must be text")
+    text(key, f"a custom field name in {path}")
+    if len(key) > MAX_FIELD_NAME:
+        raise InvalidInput(f"a custom field name in {path} is {len(key)} characters long; "
+                           f"the limit is {MAX_FIELD_NAME}")
 
 
 def owner_ref(value: str | Owner) -> str:
@@ -64,6 +141,7 @@ def owner_ref(value: str | Owner) -> str:
     if isinstance(value, Agent | Queue):
         return value.ref
     if isinstance(value, str) and value:
+        filter_text(value, "owner")
         return value if value.startswith(("agent:", "queue:")) else Agent(value).ref
     raise InvalidInput(f"owner must be an agent name, Agent(...) or Queue(...), got {value!r}")
 

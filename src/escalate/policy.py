@@ -30,7 +30,7 @@ from .configreader import (
     read_names,
     read_table,
 )
-from .durations import format_duration
+from .durations import check_duration, check_reachable, format_duration
 from .errors import ConfigError
 
 __all__ = [
@@ -269,6 +269,10 @@ class Policy:
         except OSError as exc:
             raise ConfigError("", f"cannot read policy file {str(file)!r}: "
                                   f"{exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError("", f"policy file {str(file)!r} is not UTF-8 (byte "
+                                  f"{exc.object[exc.start]:#04x} at offset {exc.start}); save "
+                                  "it as UTF-8") from None
         return cls.from_toml_text(text, source=str(file))
 
     @classmethod
@@ -570,9 +574,7 @@ def _validate(policy: Policy) -> None:
         if target.warn_at is not None and not 0 < target.warn_at < 1:
             raise ConfigError(join(path, "warn_at"), "expected a fraction between 0 and 1")
         for key in ("first_response", "resolution"):
-            value = getattr(target, key)
-            if value is not None and value <= timedelta(0):
-                raise ConfigError(join(path, key), "a duration must be greater than zero")
+            _check_limit(policy, getattr(target, key), target.calendar, join(path, key))
     for i, route in enumerate(policy.routes):
         path = join("routes", i)
         if route.ladder not in policy.ladders:
@@ -599,14 +601,23 @@ def _validate_tier(policy: Policy, tier: Tier, path: str, *, is_top: bool,
                                                  "so that someone can work its cases")
     _check_calendar(policy, tier.calendar, join(path, "calendar"))
     for key in ("escalate_after", "realert_every"):
-        value = getattr(tier, key)
-        if value is not None and value <= timedelta(0):
-            raise ConfigError(join(path, key), "a duration must be greater than zero")
+        _check_limit(policy, getattr(tier, key), tier.calendar or policy.ladders[ladder].calendar,
+                     join(path, key))
     if tier.warn_at is not None and not 0 < tier.warn_at < 1:
         raise ConfigError(join(path, "warn_at"), "expected a fraction between 0 and 1")
     if not is_top and tier.realert_every is not None:
         raise ConfigError(join(path, "realert_every"), "only the top tier re-alerts; lower "
                                                        "tiers escalate after `escalate_after`")
+
+
+def _check_limit(policy: Policy, value: timedelta | None, calendar: str | None,
+                 path: str) -> None:
+    """A business-time limit: positive, at most ten years, reachable on its calendar."""
+    if value is None:
+        return
+    check_duration(value, path)
+    if calendar is not None and calendar in policy.calendars:
+        check_reachable(value, policy.calendars[calendar].open_per_week, calendar, path)
 
 
 def _check_calendar(policy: Policy, name: str | None, path: str) -> None:

@@ -190,6 +190,8 @@ class SqliteStore(Store):
                 if isinstance(exc, sqlite3.Error):
                     self._stale = "readonly" in str(exc) or "read-only" in str(exc)
                     raise _storage_error("write", self.path, exc) from exc
+                if isinstance(exc, UnicodeEncodeError):
+                    raise _unencodable("write", self.path, exc) from None
                 raise
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -198,6 +200,8 @@ class SqliteStore(Store):
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise _storage_error("read", self.path, exc) from exc
+            except UnicodeEncodeError as exc:
+                raise _unencodable("read", self.path, exc) from None
 
     # -- cases and events ------------------------------------------------------------
 
@@ -442,3 +446,10 @@ def _storage_error(doing: str, path: str, exc: sqlite3.Error) -> StorageError:
         hint = "free disk space; nothing was written"
     return StorageError(f"cannot {doing} SQLite database {path!r}: {text}; {hint}")
 
+
+
+def _unencodable(doing: str, path: str, exc: UnicodeEncodeError) -> StorageError:
+    shown = exc.object[max(exc.start - 20, 0):exc.end + 20]
+    return StorageError(f"cannot {doing} SQLite database {path!r}: a value contains invalid "
+                        f"Unicode (a lone surrogate) near {shown!r}; nothing was written, "
+                        "decode the text properly before passing it")

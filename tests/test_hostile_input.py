@@ -1,0 +1,248 @@
+"""Input that used to escape as a raw Python exception now raises escalate's own error.
+
+Each test feeds one kind of hostile input through the public API or the CLI and checks the
+typed error, that its message says what to fix, and that nothing was written.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from escalate import (
+    CaseNotFound,
+    ConfigError,
+    Desk,
+    InvalidInput,
+    ManualClock,
+    Policy,
+    StorageError,
+)
+from escalate.cli import main
+from escalate.inputs import MAX_FIELD_DEPTH, MAX_FIELDS_SIZE, MAX_TEXT
+from escalate.stores.sqlite import SqliteStore
+from escalate.testing import TIMED_POLICY, timed_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+SURROGATE_ID = "C-\udcff"  # what a shell passes for the bytes b"C-\xff" on Linux
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'c.db'}"
+    with Desk(timed_policy(), store=url, clock=ManualClock(), autoload_plugins=False) as desk:
+        desk.open(title="Invoice is wrong", customer="c-17", channel="phone", by="ana")
+        yield desk
+
+
+def snapshot(desk: Desk) -> tuple[Any, ...]:
+    cases = desk.cases()
+    return (cases, [desk.history(c.id) for c in cases], [desk.store.timers(c.id) for c in cases],
+            desk.outbox(), list(desk.store.case_ids()))
+
+
+def refused(desk: Desk, error: type[Exception], call: Any, *fragments: str) -> Exception:
+    before = snapshot(desk)
+    with pytest.raises(error) as info:
+        call()
+    assert snapshot(desk) == before, "a refused call wrote something"
+    for fragment in fragments:
+        assert fragment in str(info.value), f"{fragment!r} not in {info.value}"
+    return info.value
+
+
+# -- lone surrogates in case ids and filters ------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["get", "history", "claim", "explain", "note"])
+def test_a_case_id_with_a_lone_surrogate_is_not_found(desk: Desk, call: str) -> None:
+    calls = {
+        "get": lambda: desk.get(SURROGATE_ID),
+        "history": lambda: desk.history(SURROGATE_ID),
+        "claim": lambda: desk.claim(SURROGATE_ID, by="ana"),
+        "explain": lambda: desk.explain(SURROGATE_ID),
+        "note": lambda: desk.note(SURROGATE_ID, "hello", by="ana"),
+    }
+    error = refused(desk, CaseNotFound, calls[call], "invalid Unicode")
+    assert isinstance(error, CaseNotFound)
+
+
+@pytest.mark.parametrize("field", ["tier", "priority", "channel", "ladder", "customer", "owner"])
+def test_a_filter_with_a_lone_surrogate_is_invalid_input(desk: Desk, field: str) -> None:
+    refused(desk, InvalidInput, lambda: desk.cases(**{field: "x\ud800"}), field,
+            "invalid Unicode")
+
+
+def test_an_outbox_filter_with_a_lone_surrogate_is_invalid_input(desk: Desk) -> None:
+    refused(desk, InvalidInput, lambda: desk.outbox(case_id=SURROGATE_ID), "case_id",
+            "invalid Unicode")
+    refused(desk, InvalidInput, lambda: desk.retry_notification("k\ud800"), "invalid Unicode")
+
+
+def test_the_sqlite_store_turns_unencodable_text_into_a_storage_error(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "c.db")
+    try:
+        with pytest.raises(StorageError, match="invalid Unicode"):
+            store.get(SURROGATE_ID)
+        with pytest.raises(StorageError, match="invalid Unicode"):
+            store.notifications(case_id=SURROGATE_ID)
+    finally:
+        store.close()
+
+
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    policy = tmp_path / "escalation.toml"
+    policy.write_text((ROOT / "examples" / "escalation.toml").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    return {"ESCALATE_DB": f"sqlite:///{tmp_path / 'c.db'}", "ESCALATE_POLICY": str(policy),
+            "ESCALATE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+@pytest.mark.parametrize("argv", [["show", SURROGATE_ID], ["claim", SURROGATE_ID, "--by", "ana"],
+                                  ["list", "--tier", "x\udcff"],
+                                  ["show", SURROGATE_ID, "--json"]])
+def test_the_cli_prints_one_line_for_a_surrogate_argument(tmp_path: Path,
+                                                          argv: list[str]) -> None:
+    env = _cli_env(tmp_path)
+    assert CliRunner().invoke(main, ["open", "--title", "t", "--customer", "c"],
+                              env=env).exit_code == 0
+    result = CliRunner().invoke(main, argv, env=env)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output.count("\n") == 1 and result.output.startswith("error: ")
+    assert "invalid Unicode" in result.output
+
+
+# -- custom fields: depth, size, keys and values ---------------------------------------------
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_deeply_nested_fields_are_refused_not_a_recursion_error(desk: Desk) -> None:
+    refused(desk, InvalidInput,
+            lambda: desk.open(title="t", customer="c", fields={"a": _nested(5000)}),
+            "nested", str(MAX_FIELD_DEPTH))
+    deep_tables: Any = {}
+    for _ in range(5000):
+        deep_tables = {"k": deep_tables}
+    refused(desk, InvalidInput, lambda: desk.open(title="t", customer="c", fields=deep_tables),
+            "nested")
+
+
+def test_fields_nested_up_to_the_limit_are_kept(desk: Desk) -> None:
+    fields = {"a": _nested(MAX_FIELD_DEPTH - 1)}
+    case = desk.open(title="t", customer="c", fields=fields)
+    assert desk.get(case.id).fields == fields
+
+
+def test_a_field_value_longer_than_the_text_limit_is_refused(desk: Desk) -> None:
+    refused(desk, InvalidInput,
+            lambda: desk.open(title="t", customer="c", fields={"a": "x" * (MAX_TEXT + 1)}),
+            "fields.a", str(MAX_TEXT))
+    refused(desk, InvalidInput,
+            lambda: desk.open(title="t", customer="c",
+                              fields={"a": {"b": ["ok", "x" * (MAX_TEXT + 1)]}}),
+            "fields.a.b[1]")
+
+
+def test_field_names_are_short_text_at_every_level(desk: Desk) -> None:
+    refused(desk, InvalidInput,
+            lambda: desk.open(title="t", customer="c", fields={"k" * 201: 1}), "field name")
+    refused(desk, InvalidInput,
+            lambda: desk.open(title="t", customer="c", fields={"a": {1: "x"}}),
+            "fields.a", "must be text")
+    refused(desk, InvalidInput,
+            lambda: desk.open(title="t", customer="c", fields={"a": {"b\ud800": 1}}),
+            "invalid Unicode")
+
+
+def test_fields_larger_in_total_than_the_limit_are_refused(desk: Desk) -> None:
+    many = {f"f{i}": "x" * 50_000 for i in range(MAX_FIELDS_SIZE // 50_000 + 1)}
+    refused(desk, InvalidInput, lambda: desk.open(title="t", customer="c", fields=many),
+            "fields", str(MAX_FIELDS_SIZE))
+
+
+# -- naive datetimes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keyword", ["since", "until"])
+def test_report_with_a_naive_datetime_is_invalid_input(desk: Desk, keyword: str) -> None:
+    refused(desk, InvalidInput, lambda: desk.report(**{keyword: datetime(2026, 1, 1)}),
+            keyword, "time zone")
+
+
+# -- policy files and durations ----------------------------------------------------------------
+
+
+def test_a_policy_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "escalation.toml"
+    path.write_bytes("max_transfers = 2 # caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        Policy.from_toml(path)
+
+
+def test_the_cli_exits_3_on_a_policy_file_that_is_not_utf8(tmp_path: Path) -> None:
+    env = _cli_env(tmp_path)
+    Path(env["ESCALATE_POLICY"]).write_bytes(b"# \xff\xfe\n")
+    result = CliRunner().invoke(main, ["list"], env=env)
+    assert result.exit_code == 3, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output.count("\n") == 1 and "UTF-8" in result.output
+
+
+def _tier_policy(**tier0: Any) -> dict[str, Any]:
+    document = copy.deepcopy(TIMED_POLICY)
+    document["ladders"]["support"]["tiers"][0].update(tier0)
+    return document
+
+
+@pytest.mark.parametrize("value", ["99999999999w", "400000w", "3651d", "522w",
+                                   "999999999999999999999999.5h"])
+def test_a_tier_limit_over_ten_years_is_a_config_error(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Policy.from_dict(_tier_policy(escalate_after=value))
+    assert info.value.path == "ladders.support.tiers[0].escalate_after"
+    assert "10 years" in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["backoff", "max_backoff", "lease", "timeout"])
+def test_huge_notification_durations_are_config_errors(key: str) -> None:
+    document = {**copy.deepcopy(TIMED_POLICY), "notifications": {key: "99999999999w"}}
+    with pytest.raises(ConfigError) as info:
+        Policy.from_dict(document)
+    assert info.value.path == f"notifications.{key}"
+
+
+def test_ten_years_on_an_office_calendar_is_accepted_and_opens_cases() -> None:
+    policy = Policy.from_dict(_tier_policy(escalate_after="3650d"))
+    desk = Desk(policy, store="memory://", clock=ManualClock(), autoload_plugins=False)
+    case = desk.open(title="t", customer="c", channel="phone")
+    assert desk.get(case.id).tier == "frontline"
+
+
+def test_a_duration_given_in_code_is_bounded_too() -> None:
+    from escalate import Ladder, Tier
+    with pytest.raises(ConfigError, match="10 years") as info:
+        Policy(ladders={"l": Ladder(name="l", tiers=[
+            Tier(name="t", members=["a"], realert_every=timedelta(days=999_999_999))])})
+    assert info.value.path == "ladders.l.tiers[0].realert_every"
+
+
+def test_a_limit_a_sparse_calendar_cannot_reach_in_a_century_is_a_config_error() -> None:
+    document = _tier_policy(escalate_after="3000d")
+    document["calendars"]["office"]["hours"] = {"mon": "09:00-09:01"}
+    with pytest.raises(ConfigError) as info:
+        Policy.from_dict(document)
+    assert info.value.path == "ladders.support.tiers[0].escalate_after"
+    assert "calendar 'office'" in str(info.value)

@@ -246,3 +246,46 @@ def test_a_limit_a_sparse_calendar_cannot_reach_in_a_century_is_a_config_error()
         Policy.from_dict(document)
     assert info.value.path == "ladders.support.tiers[0].escalate_after"
     assert "calendar 'office'" in str(info.value)
+
+
+# -- replay: timestamps at the edges of the datetime range, oversized CSV fields -------------
+
+
+def _replay(tmp_path: Path, rows: list[list[str]]) -> Any:
+    from escalate.replay import ReplayMapping, replay_csv
+    from escalate.stores.memory import MemoryStore
+    from escalate.verify import verify_store
+
+    path = tmp_path / "log.csv"
+    lines = ["id,when,status,agent,team", *(",".join(row) for row in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = ReplayMapping.from_dict({
+        "case_id": "id", "timestamp": "when", "status": "status", "owner": "agent",
+        "team": "team", "status_map": {"Working": "claim", "Solved": "resolve"},
+        "team_tiers": {"Desk": "1st line"}, "timezone": "Europe/Brussels"})
+    store = MemoryStore()
+    result = replay_csv(path, mapping, store)
+    assert list(verify_store(store)) == []
+    return result, store
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+                                   "0001-01-01T00:00:00"])
+def test_replay_counts_a_time_beyond_the_datetime_range_as_malformed(tmp_path: Path,
+                                                                     stamp: str) -> None:
+    result, store = _replay(tmp_path, [["C1", stamp, "Working", "ana", "Desk"],
+                                       ["C2", "2024-03-04T09:00:00", "Working", "ana", "Desk"]])
+    assert result.malformed == 1 and result.malformed_rows[0].line == 2
+    assert stamp in result.malformed_rows[0].reason
+    assert store.get("C1") is None and store.get("C2") is not None
+
+
+def test_replay_counts_an_oversized_csv_field_as_malformed_and_reads_on(tmp_path: Path) -> None:
+    huge = "x" * 140_000
+    result, store = _replay(tmp_path, [["C1", "2024-03-04T09:00:00", "Working", "ana", "Desk"],
+                                       ["C2", "2024-03-04T09:00:00", "Working", huge, "Desk"],
+                                       ["C3", "2024-03-04T09:00:00", "Working", "bo", "Desk"]])
+    assert result.malformed == 1 and result.malformed_rows[0].line == 3
+    assert "131072" in result.malformed_rows[0].reason
+    assert store.get("C1") is not None and store.get("C3") is not None
+    assert store.get("C2") is None

@@ -583,7 +583,7 @@ class _RowReader:
             raise _Skip("malformed", "", f"no time in column {self.m.timestamp!r}")
         try:
             at = self.parse_time(stamp)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: beyond years 1-9999
             raise _Skip("malformed", stamp, f"time {stamp!r} does not read as "
                                             f"{self.m.timestamp_format!r}: {exc}") from None
         parts = [v for v in (self.value(record, i) for i in self.status) if v is not None]
@@ -605,7 +605,7 @@ class _RowReader:
                 continue
             try:
                 snapshots[key] = self.parse_time(raw)
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:
                 raise _Skip("malformed", raw, f"{key} {raw!r} does not read as "
                                               f"{self.m.timestamp_format!r}: {exc}") from None
         return _Row(line=line, case_id=case_id, at=at,
@@ -1048,6 +1048,21 @@ def check_file(path: str | Path, mapping: ReplayMapping) -> list[str]:
         return _header(csv.reader(text, delimiter=mapping.delimiter), file, mapping)
 
 
+def _records(reader: Any, state: _Replay) -> Iterator[list[str]]:
+    """The CSV records; one the csv module cannot read (a field over its size limit) is
+    counted as malformed, with its line, and reading goes on at the next line."""
+    while True:
+        before = reader.line_num
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            state.rows += 1
+            state.problem("malformed", before + 1, "", f"cannot read the CSV record: {exc}")
+            yield []
+
+
 def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
                policy: Policy | None = None, progress: Progress | None = None) -> ReplayResult:
     """Replay a CSV log into `store` and return what was read, written and refused.
@@ -1071,7 +1086,7 @@ def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
         header = _header(reader, file, mapping)
         rows = _RowReader(mapping, header)
         line = reader.line_num
-        for record in reader:
+        for record in _records(reader, state):
             start_line, line = line + 1, reader.line_num
             if not record:
                 continue

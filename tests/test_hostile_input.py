@@ -289,3 +289,46 @@ def test_replay_counts_an_oversized_csv_field_as_malformed_and_reads_on(tmp_path
     assert "131072" in result.malformed_rows[0].reason
     assert store.get("C1") is not None and store.get("C3") is not None
     assert store.get("C2") is None
+
+
+# -- terminal control sequences in CLI output --------------------------------------------------
+
+HOSTILE_TITLE = "\x1b[2J\x1b[31mred\x1b[0m\nC-99  open fake line\r\u202egnp.exe\x07"
+
+
+def _has_raw_controls(text: str) -> bool:
+    return any(c in text for c in "\x1b\r\x07\u202e")
+
+
+def test_list_and_show_escape_control_characters_and_keep_the_data(tmp_path: Path) -> None:
+    env = _cli_env(tmp_path)
+    policy = Policy.from_toml(env["ESCALATE_POLICY"])
+    with Desk(policy, store=env["ESCALATE_DB"], autoload_plugins=False) as desk:
+        case = desk.open(title=HOSTILE_TITLE, customer="c\x1b]0;owned\x07", channel="phone")
+        desk.note(case.id, "see \x1b[8mhidden\x1b[0m\nsecond line", by="ana")
+    runner = CliRunner()
+    # color=True: output as a terminal gets it (click strips ANSI codes only off a terminal)
+    listing = runner.invoke(main, ["list"], env=env, color=True)
+    assert listing.exit_code == 0, listing.output
+    assert not _has_raw_controls(listing.output)
+    assert listing.output.count("\n") == 1, "one case, one line"
+    assert "\\x1b[31mred\\x1b[0m\\nC-99  open fake line\\r\\u202egnp.exe\\x07" in listing.output
+    shown = runner.invoke(main, ["show", case.id], env=env, color=True)
+    assert shown.exit_code == 0, shown.output
+    assert not _has_raw_controls(shown.output)
+    assert "see \\x1b[8mhidden\\x1b[0m\\nsecond line" in shown.output
+    assert shown.output.count("\n") == 4, "the case line, a blank line, two events"
+    as_json = runner.invoke(main, ["show", case.id, "--json"], env=env)
+    import json
+    assert json.loads(as_json.output)["case"]["title"] == HOSTILE_TITLE
+    with Desk(policy, store=env["ESCALATE_DB"], autoload_plugins=False) as desk:
+        assert desk.get(case.id).title == HOSTILE_TITLE
+
+
+def test_error_lines_escape_control_characters(tmp_path: Path) -> None:
+    env = _cli_env(tmp_path)
+    Path(env["ESCALATE_POLICY"]).write_text('["\\u001b[31mbad"]\nx = 1\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["list"], env=env, color=True)
+    assert result.exit_code == 3, result.output
+    assert "\\x1b[31mbad" in result.output
+    assert not _has_raw_controls(result.output) and result.output.count("\n") == 1

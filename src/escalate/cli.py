@@ -18,6 +18,7 @@ from .cli_common import (
     json_option,
     open_desk,
     policy_option,
+    printable,
     reports_errors,
 )
 from .cli_replay import COMMANDS as REPLAY_COMMANDS
@@ -73,8 +74,9 @@ def init(path: Path, force: bool) -> None:
 
 
 def _case_text(case: Case) -> str:
-    return (f"{case.id}  {case.status.value:<8} {case.tier:<12} {case.owner!s:<20} "
-            f"{case.priority:<7} {case.channel:<6} {case.title}")
+    """One line per case; text from users is escaped so a terminal shows it as data."""
+    return printable(f"{case.id}  {case.status.value:<8} {case.tier:<12} {case.owner!s:<20} "
+                     f"{case.priority:<7} {case.channel:<6} {case.title}")
 
 
 def _print_case(case: Case, as_json: bool) -> None:
@@ -167,9 +169,10 @@ def show(case_id: str, db: str, policy_path: str, as_json: bool) -> None:
             lines = [_case_text(case), ""]
             for e in history:
                 who = e.actor or "escalate"
-                lines.append(f"  {e.seq:>3} {e.at:%Y-%m-%d %H:%M} {e.kind.value:<11} {who:<10}"
-                             f" -> {e.owner_after} ({e.status_after.value})"
-                             + (f": {e.reason}" if e.reason else ""))
+                lines.append(printable(
+                    f"  {e.seq:>3} {e.at:%Y-%m-%d %H:%M} {e.kind.value:<11} {who:<10}"
+                    f" -> {e.owner_after} ({e.status_after.value})"
+                    + (f": {e.reason}" if e.reason else "")))
             return "\n".join(lines)
 
         emit(data, as_json, text)
@@ -222,7 +225,7 @@ def verify(db: str, policy_path: str, as_json: bool) -> None:
         problems = desk.verify()
         total = len(desk.cases())
     emit({"cases": total, "problems": [str(p) for p in problems]}, as_json,
-         lambda: "\n".join(str(p) for p in problems) if problems
+         lambda: "\n".join(printable(p) for p in problems) if problems
          else f"ok: {total} cases, all invariants hold")
     if problems:
         sys.exit(EXIT_PROBLEMS)

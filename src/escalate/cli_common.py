@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -26,6 +27,7 @@ __all__ = [
     "json_option",
     "open_desk",
     "policy_option",
+    "printable",
     "reports_errors",
 ]
 
@@ -57,15 +59,36 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(str(exc))}", err=True)
             sys.exit(EXIT_CONFIG)
         except StorageError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(str(exc))}", err=True)
             sys.exit(EXIT_STORAGE)
         except EscalateError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(str(exc))}", err=True)
             sys.exit(EXIT_ERROR)
     return wrapper
+
+
+#: Bidirectional-text controls, which can make a terminal show text in another order.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                  "\u2066\u2067\u2068\u2069")
+
+
+def printable(text: object) -> str:
+    """`text` safe to print on a terminal in one piece: control characters (escape
+    sequences, newlines, carriage returns, bells), bidirectional controls and lone
+    surrogates are shown as Python escapes (\\x1b, \\n, \\u202e); the data is unchanged."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(_escaped(c) for c in value)
+
+
+def _escaped(char: str) -> str:
+    if char in _BIDI or unicodedata.category(char) in ("Cc", "Cs"):
+        return repr(char)[1:-1]
+    return char
 
 
 def open_desk(db: str, policy_path: str, *, manual_clock: ManualClock | None = None) -> Desk:

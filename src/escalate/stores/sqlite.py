@@ -157,20 +157,32 @@ class SqliteStore(Store):
         return db
 
     def _migrate(self) -> None:
+        """Bring the schema up to date, once, however many processes open the file at once.
+
+        The version is read again inside an EXCLUSIVE transaction: a process that waited for
+        the lock finds the migrations another one committed and runs none of them.
+        """
+        if self._schema_version() == len(MIGRATIONS):
+            return  # the common case: no write lock taken
+        with self._write("EXCLUSIVE"):
+            version = self._schema_version()
+            for number in range(version, len(MIGRATIONS)):
+                for statement in _statements(MIGRATIONS[number]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _schema_version(self) -> int:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
         if version > len(MIGRATIONS):
             raise StorageError(
                 f"database {self.path!r} has schema version {version}, newer than this "
                 f"escalate understands ({len(MIGRATIONS)}); upgrade escalate")
-        for number in range(version, len(MIGRATIONS)):
-            with self._write():
-                for statement in _statements(MIGRATIONS[number]):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number + 1}")
+        return int(version)
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction; rolled back on any error, sqlite errors as StorageError."""
+    def _write(self, begin: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE (or EXCLUSIVE) transaction; rolled back on any error, sqlite errors
+        as StorageError."""
         with self._lock:
             if self._stale and self.path != ":memory:":
                 # SQLite keeps a connection read-only once the file was; reconnect to recover
@@ -178,7 +190,7 @@ class SqliteStore(Store):
                 self._db = self._connect()
                 self._stale = False
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(f"BEGIN {begin}")
             except sqlite3.Error as exc:
                 raise _storage_error("begin a transaction", self.path, exc) from exc
             try:

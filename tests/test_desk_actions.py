@@ -218,14 +218,14 @@ def test_remove_agent_returns_every_unclosed_case(edesk: Desk) -> None:
     for case_id, case in untouched.items():
         assert desk.get(case_id) == case
     assert desk.cases(owner="ana", status=("open", "active", "waiting", "resolved")) == []
-    assert desk.remove_agent("ana") == [], "a second removal has nothing to return"
+    assert desk.remove_agent("ana", by="root") == [], "a second removal has nothing to return"
 
 
-def test_remove_agent_without_an_actor_uses_a_default_reason(edesk: Desk) -> None:
+def test_remove_agent_without_a_reason_uses_a_default_reason(edesk: Desk) -> None:
     case = edesk.open(title="t", customer="c", channel="web", by="ana")
     edesk.claim(case.id, by="ana")
-    (event,) = edesk.remove_agent("ana")
-    assert event.actor is None and event.reason == "ana was removed"
+    (event,) = edesk.remove_agent("ana", by="root")
+    assert event.actor == "root" and event.reason == "ana was removed"
 
 
 # -- listing ------------------------------------------------------------------------------------

@@ -251,6 +251,46 @@ def test_stranger_may_not_move_a_case_on(tdesk: Desk, status: str, action: str) 
             f"'zed' may not {action}")
 
 
+def test_only_an_administrator_or_the_tier_lead_removes_an_agent(tdesk: Desk) -> None:
+    case_id = case_in(tdesk, "active")
+    specialist = case_in(tdesk, "open")
+    tdesk.escalate(specialist, by="ana", reason="needs specialist")
+    tdesk.claim(specialist, by="dan")
+    for stranger in ("bo", "ana", "zed", "cy"):  # cy leads specialists, not frontline
+        error = refused(tdesk, NotAuthorized,
+                        lambda who=stranger: tdesk.remove_agent("ana", by=who),
+                        f"{stranger!r} may not remove ana", "administrator", "frontline")
+        assert isinstance(error, NotAuthorized)
+        assert (error.actor, error.action, error.case_id) == (stranger, "return", case_id)
+    refused(tdesk, NotAuthorized, lambda: tdesk.remove_agent("dan", by="dan"),
+            "lead of tier 'specialists' (cy)")
+    assert [e.case_id for e in tdesk.remove_agent("dan", by="cy")] == [specialist]
+    assert [e.actor for e in tdesk.remove_agent("ana", by="root")] == ["root"]
+
+
+@pytest.mark.parametrize("by", [None, "", " root"])
+def test_remove_agent_needs_an_actor(tdesk: Desk, by: Any) -> None:
+    case_in(tdesk, "active")
+    error = refused(tdesk, EscalateError, lambda: tdesk.remove_agent("ana", by=by), "by")
+    assert isinstance(error, NotAuthorized if by is None else InvalidInput)
+
+
+def test_remove_agent_returns_all_cases_or_none(store_url: str) -> None:
+    class RefuseSecond:
+        @hookimpl
+        def escalate_authorize(self, case: Any, action: Any, actor: Any) -> bool | None:
+            refuse = case is not None and case.id == "C-2" and action.value == "return"
+            return False if refuse else None
+
+    with Desk(timed_policy(), store=store_url, clock=ManualClock(), autoload_plugins=False,
+              plugins=[RefuseSecond()]) as desk:
+        first, second = case_in(desk, "active"), case_in(desk, "waiting")
+        assert second == "C-2"
+        refused(desk, NotAuthorized, lambda: desk.remove_agent("ana", by="root"),
+                "'root' may not return case 'C-2'")
+        assert desk.get(first).owner.name == "ana"
+
+
 @pytest.mark.parametrize("by", [None, "", "   ", " ana", 7])
 def test_actor_must_be_a_name(tdesk: Desk, by: Any) -> None:
     case_id = case_in(tdesk, "open")

@@ -1,8 +1,9 @@
 """The default authorization policy: who may do what to a case.
 
 The owner and the members (and lead) of the case's tier act on it; only the tier lead
-assigns; the contact may reopen; administrators may do anything; anyone may add a note
-or open a case. The `escalate_authorize` hook can replace or tighten these rules.
+assigns; only the tier lead returns an agent's case to the queue (`remove_agent`); the
+contact may reopen; administrators may do anything; anyone may add a note or open a case.
+The `escalate_authorize` hook can replace or tighten these rules.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ __all__ = ["default_decision", "explain_refusal"]
 def default_decision(policy: Policy, case: Case | None, action: Action,
                      actor: str | None) -> bool:
     """True when the default rules let `actor` perform `action` on `case`."""
+    if action is Action.RETURN:  # remove_agent: never anonymous
+        return actor is not None and (actor in policy.admins or (
+            case is not None and _leads_tier(policy, case, actor)))
     if action is Action.OPEN or action in SYSTEM_ACTIONS:
         return True
     if actor is None:
@@ -48,6 +52,13 @@ def explain_refusal(policy: Policy, case: Case | None, action: Action, actor: st
         lead = tier.lead if tier and tier.lead else "(no lead defined)"
         return (f"{who} may not assign case {case.id!r}: only the lead of tier {case.tier!r} "
                 f"({lead}) or an administrator assigns")
+    if action is Action.RETURN:
+        lead = tier.lead if tier and tier.lead else "(no lead defined)"
+        admins = ", ".join(policy.admins) or "none defined"
+        owner = case.owner.name if isinstance(case.owner, Agent) else str(case.owner)
+        return (f"{who} may not remove {owner} and return case {case.id!r} to its queue: only "
+                f"an administrator ({admins}) or the lead of tier {case.tier!r} ({lead}) may; "
+                "pass by= one of them")
     if action is Action.CLAIM and isinstance(case.owner, Agent):
         return (f"{who} may not claim case {case.id!r}: it is owned by {case.owner.name}; ask "
                 f"them to transfer it, or the tier lead to assign it")

@@ -282,13 +282,22 @@ class Desk:
 
     def remove_agent(self, name: str, *, by: str | None = None,
                      reason: str | None = None) -> list[Event]:
-        """Hand every unclosed case owned by `name` back to its tier's queue, one event each."""
+        """Hand every unclosed case owned by `name` back to its tier's queue, one event each.
+
+        `by` must be an administrator or the lead of each such case's tier; otherwise
+        NotAuthorized is raised before any case is returned.
+        """
         agent = inputs.actor_name(name, "name")
-        actor = None if by is None else inputs.actor_name(by)
+        if by is None:
+            raise NotAuthorized(f"remove_agent({agent!r}) needs by=: an administrator or the "
+                                f"lead of {agent}'s tier", action=Action.RETURN.value)
+        actor = inputs.actor_name(by)
         why = inputs.text(reason, "reason", required=False) or f"{agent} was removed"
         events: list[Event] = []
         owned = self.store.find(CaseQuery(owner=Agent(agent).ref,
                                           status=("open", "active", "waiting", "resolved")))
+        for case in owned:
+            self._authorize(case, Action.RETURN, actor)  # all or none
         for case in owned:
             try:
                 updated = self._act(case.id, Action.RETURN, actor,

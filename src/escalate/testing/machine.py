@@ -248,7 +248,7 @@ def lifecycle_machine(factory: StoreFactory, *,
         def remove_agent(self, agent: str) -> None:
             owned_before = {c.id for c in self.desk.cases(owner=agent)
                             if c.status is not Status.CLOSED}
-            events = self.desk.remove_agent(agent)
+            events = self.desk.remove_agent(agent, by=chosen_policy.admins[0])
             assert {e.case_id for e in events} == owned_before
             for returned in events:
                 assert returned.kind.value == "returned"

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 scalars = (st.none() | st.booleans() | st.integers(-10, 10**6) | st.floats(allow_nan=True)
            | st.text(max_size=20) | st.sampled_from(["20h", "0h", "-1h", "24x7", "09:00-17:00",
-                                                     "Europe/Bucharest", "Mars/Base", "ana"]))
+                                                     "Europe/Bucharest", "Mars/Base", "ana",
+                                                     "99999999999w", "400000w", "3651d",
+                                                     "1e400h", "\udcff"]))
 json_like = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                          | st.dictionaries(st.text(max_size=12), inner, max_size=4),
                          max_leaves=20)
@@ -64,9 +66,10 @@ def test_random_toml_text_raises_only_config_errors(text: str) -> None:
 
 hostile_text = (st.none() | st.integers() | st.text(max_size=50)
                 | st.sampled_from(["", "  ", "'; DROP TABLE cases;--", "\x00\x1f", "\ud800",
-                                   "x" * 200_001, "C-1", "ana", "queue:specialists"]))
+                                   "C-1\udcff", "x" * 200_001, "C-1", "ana", "root",
+                                   "queue:specialists"]))
 METHODS = ["claim", "respond", "transfer", "escalate", "assign", "wait", "resume", "resolve",
-           "reopen", "close", "note", "get", "history", "remove_agent"]
+           "reopen", "close", "note", "get", "history", "explain", "remove_agent"]
 
 
 def snapshot(desk: Desk) -> tuple[Any, ...]:
@@ -92,7 +95,7 @@ def test_random_arguments_to_desk_methods(method: str, case_id: Any, by: Any,
         "respond": {"by": by, "message": other},
         "escalate": {"by": by, "reason": other},
         "remove_agent": {"by": by},
-        "get": {}, "history": {},
+        "get": {}, "history": {}, "explain": {},
     }.get(method, {"by": by})
     args = [other] if method == "note" else []
     try:
@@ -103,12 +106,68 @@ def test_random_arguments_to_desk_methods(method: str, case_id: Any, by: Any,
     assert desk.verify(overdue_after=None) == []
 
 
+def deeply_nested(depth: int, leaf: Any) -> Any:
+    value = leaf
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+field_values = st.recursive(
+    scalars | st.sampled_from(["\ud800", "x" * 100_001, "\x1b[31m"])
+    | st.builds(deeply_nested, st.sampled_from([2, 30, 31, 32, 3000]), st.just("leaf")),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=8) | st.integers(0, 3) | st.just("k" * 201), inner,
+                      max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(fields=st.dictionaries(st.text(max_size=8) | st.just("\udcff"), field_values,
+                              max_size=4)
+       | st.builds(lambda depth: {"deep": deeply_nested(depth, "leaf")},
+                   st.sampled_from([29, 30, 31, 32, 3000])))
+def test_random_custom_fields_are_kept_or_refused_on_sqlite(tmp_path_factory: Any,
+                                                            fields: dict[Any, Any]) -> None:
+    url = f"sqlite:///{tmp_path_factory.mktemp('fields') / 'c.db'}"
+    desk = Desk(Policy.from_dict(TIMED_POLICY), store=url, clock=ManualClock(),
+                autoload_plugins=False)
+    try:
+        case = desk.open(title="t", customer="c", channel="phone", fields=fields)
+    except EscalateError as exc:
+        assert str(exc)
+        assert desk.cases() == [] and desk.outbox() == []
+    else:
+        assert desk.get(case.id).fields == case.fields
+        assert desk.verify(overdue_after=None) == []
+    finally:
+        desk.shutdown()
+
+
+@settings(max_examples=150)
+@given(field=st.sampled_from(["tier", "priority", "channel", "ladder", "customer", "owner"]),
+       value=hostile_text, case_id=hostile_text)
+def test_random_filters_raise_only_escalate_errors(tmp_path_factory: Any, field: str,
+                                                   value: Any, case_id: Any) -> None:
+    url = f"sqlite:///{tmp_path_factory.mktemp('filters') / 'c.db'}"
+    with Desk(Policy.from_dict(TIMED_POLICY), store=url, clock=ManualClock(),
+              autoload_plugins=False) as desk:
+        desk.open(title="t", customer="c", channel="phone")
+        for call in (lambda: desk.cases(**{field: value}),
+                     lambda: desk.outbox(case_id=case_id)):
+            try:
+                call()
+            except EscalateError as exc:
+                assert str(exc)
+
+
 @settings(max_examples=200)
 @given(st.lists(st.sampled_from(["open", "claim", "show", "list", "verify", "transfer",
                                  "--by", "ana", "zed", "--to", "queue:x", "--note", "",
                                  "--title", "t", "--customer", "c", "--json", "C-1",
                                  "--status", "nope", "--limit", "-3", "--priority", "weird",
-                                 "diagram", "--help", "resolve", "--resolution"]),
+                                 "diagram", "--help", "resolve", "--resolution",
+                                 "C-1\udcff", "\x1b[2J"]),
                 max_size=8))
 def test_random_command_lines_never_crash(tmp_path_factory: Any, argv: list[str]) -> None:
     folder = tmp_path_factory.mktemp("cli")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,39 @@ def test_fields_larger_in_total_than_the_limit_are_refused(desk: Desk) -> None:
 def test_report_with_a_naive_datetime_is_invalid_input(desk: Desk, keyword: str) -> None:
     refused(desk, InvalidInput, lambda: desk.report(**{keyword: datetime(2026, 1, 1)}),
             keyword, "time zone")
+
+
+_END = datetime.max.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("call", ["report", "tick", "dispatch", "events"])
+def test_times_at_the_end_of_the_datetime_range_are_invalid_input(desk: Desk,
+                                                                 call: str) -> None:
+    calls = {"report": lambda: desk.report(until=_END), "tick": lambda: desk.tick(now=_END),
+             "dispatch": lambda: desk.dispatch(now=_END),
+             "events": lambda: list(desk.events(until=_END))}
+    refused(desk, InvalidInput, calls[call], "9999-12-31", "latest time")
+
+
+def test_the_start_of_the_datetime_range_still_means_from_the_beginning(desk: Desk) -> None:
+    start = datetime.min.replace(tzinfo=UTC)
+    assert len(list(desk.events(since=start))) == 1
+    assert desk.report(since=start).period.since == start
+
+
+def test_a_manual_clock_refuses_the_end_of_the_datetime_range() -> None:
+    with pytest.raises(InvalidInput, match="latest time"):
+        ManualClock(_END)
+    with pytest.raises(InvalidInput, match="latest time"):
+        ManualClock().advance(timedelta.max)
+    with pytest.raises(InvalidInput, match="naive"):
+        ManualClock(datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("limit", [10**30, -1, "x", 2.0])
+def test_a_limit_out_of_range_is_invalid_input(desk: Desk, limit: Any) -> None:
+    refused(desk, InvalidInput, lambda: desk.cases(limit=limit), "limit")
+    refused(desk, InvalidInput, lambda: desk.outbox(limit=limit), "limit")
 
 
 # -- policy files and durations ----------------------------------------------------------------

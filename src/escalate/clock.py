@@ -6,7 +6,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "as_utc"]
+from .errors import InvalidInput
+
+__all__ = ["LATEST", "Clock", "ManualClock", "SystemClock", "as_utc", "checked_time"]
+
+#: The latest time escalate computes with: a century before the end of the datetime range,
+#: which leaves room for the longest business-time limit on its calendar.
+LATEST = datetime(9899, 12, 31, tzinfo=UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -17,6 +23,20 @@ def as_utc(moment: datetime) -> datetime:
             "pass an aware datetime such as datetime(..., tzinfo=timezone.utc)"
         )
     return moment.astimezone(UTC)
+
+
+def checked_time(moment: object, what: str) -> datetime:
+    """`moment` as aware UTC; InvalidInput when it is not an aware datetime or is after LATEST."""
+    if not isinstance(moment, datetime):
+        raise InvalidInput(f"{what} must be a datetime, got {moment!r}")
+    try:
+        moment = as_utc(moment)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(f"{what}: {exc}") from None
+    if moment > LATEST:
+        raise InvalidInput(f"{what}={moment.isoformat()} is after {LATEST:%Y-%m-%d}, the latest "
+                           "time escalate computes with; pass an earlier time")
+    return moment
 
 
 class Clock(Protocol):
@@ -42,7 +62,8 @@ class ManualClock:
     """A clock that only moves when told to; for tests, examples and simulations."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = as_utc(start) if start is not None else datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        self._now = (checked_time(start, "start") if start is not None
+                     else datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -53,17 +74,21 @@ class ManualClock:
     def advance(self, delta: timedelta) -> datetime:
         """Move the clock forward by `delta` (never backwards) and return the new time."""
         if delta < timedelta(0):
-            raise ValueError(f"a ManualClock only moves forward; got advance({delta!r})")
+            raise InvalidInput(f"a ManualClock only moves forward; got advance({delta!r})")
         with self._lock:
-            self._now = self._now + delta
+            try:
+                moved = self._now + delta
+            except OverflowError:
+                moved = datetime.max.replace(tzinfo=UTC)
+            self._now = checked_time(moved, f"advance({delta!r})")
             return self._now
 
     def set(self, moment: datetime) -> datetime:
         """Jump to `moment` (not earlier than now) and return it."""
-        target = as_utc(moment)
+        target = checked_time(moment, "set()")
         with self._lock:
             if target < self._now:
-                raise ValueError(
+                raise InvalidInput(
                     f"a ManualClock only moves forward; {target.isoformat()} is before "
                     f"{self._now.isoformat()}"
                 )

@@ -15,7 +15,7 @@ import pluggy
 from . import inputs, lifecycle, notify, outbox, timing
 from .authz import default_decision, explain_refusal
 from .chain import seal
-from .clock import Clock, SystemClock, as_utc
+from .clock import Clock, SystemClock, checked_time
 from .codec import clock_to_dict
 from .durations import format_duration
 from .errors import (
@@ -131,9 +131,6 @@ class Desk:
               ladder: str | None = None, customer: str | None = None,
               limit: int | None = None) -> list[Case]:
         """Cases matching every given filter, oldest first."""
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 0):
-            raise InvalidInput(f"limit must be a whole number >= 0, got {limit!r}")
         query = CaseQuery(
             status=None if status is None else inputs.statuses(status),
             owner=None if owner is None else inputs.owner_ref(owner),
@@ -142,7 +139,7 @@ class Desk:
             channel=inputs.filter_text(channel, "channel"),
             ladder=inputs.filter_text(ladder, "ladder"),
             customer=inputs.filter_text(customer, "customer"),
-            limit=limit,
+            limit=inputs.limit(limit),
         )
         return self.store.find(query)
 
@@ -439,7 +436,8 @@ class Desk:
             raise InvalidInput(f"unknown outbox status {status!r}; expected pending, "
                                "delivered or dead")
         case_id = inputs.filter_text(case_id, "case_id")
-        return self.store.notifications(status=status, case_id=case_id, limit=limit)
+        return self.store.notifications(status=status, case_id=case_id,
+                                        limit=inputs.limit(limit))
 
     def retry_notification(self, key: str) -> Notification:
         """Put a dead-lettered row back in the queue, due now."""
@@ -658,14 +656,7 @@ class _NothingToDo(Exception):
 
 
 def _aware(moment: datetime | None, what: str) -> datetime | None:
-    if moment is None:
-        return None
-    if not isinstance(moment, datetime):
-        raise InvalidInput(f"{what} must be a datetime, got {moment!r}")
-    try:
-        return as_utc(moment)
-    except ValueError as exc:
-        raise InvalidInput(f"{what}: {exc}") from None
+    return None if moment is None else checked_time(moment, what)
 
 
 def _tier_names(policy: Policy) -> frozenset[str]:

@@ -18,6 +18,7 @@ __all__ = [
     "custom_fields",
     "encodable",
     "filter_text",
+    "limit",
     "owner_ref",
     "statuses",
     "text",
@@ -134,6 +135,15 @@ def _field_name(key: object, path: str) -> None:
     if len(key) > MAX_FIELD_NAME:
         raise InvalidInput(f"a custom field name in {path} is {len(key)} characters long; "
                            f"the limit is {MAX_FIELD_NAME}")
+
+
+def limit(value: object) -> int | None:
+    """A result limit: None (no limit) or a whole number from 0 to 2**62."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**62:
+        raise InvalidInput(f"limit must be a whole number >= 0 (at most 2**62), got {value!r}")
+    return value
 
 
 def owner_ref(value: str | Owner) -> str:

@@ -225,6 +225,15 @@ def test_a_policy_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
         Policy.from_toml(path)
 
 
+def test_a_replay_mapping_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    from escalate.replay import ReplayMapping
+
+    path = tmp_path / "mapping.toml"
+    path.write_bytes("case_id = 'n\u00famero'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        ReplayMapping.from_toml(path)
+
+
 def test_the_cli_exits_3_on_a_policy_file_that_is_not_utf8(tmp_path: Path) -> None:
     env = _cli_env(tmp_path)
     Path(env["ESCALATE_POLICY"]).write_bytes(b"# \xff\xfe\n")

@@ -166,6 +166,9 @@ class ReplayMapping:
         except OSError as exc:
             raise ConfigError("", f"cannot read mapping file {str(file)!r}: "
                                   f"{exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError("", f"mapping file {str(file)!r} is not UTF-8 (byte at offset "
+                                  f"{exc.start}); save it as UTF-8") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

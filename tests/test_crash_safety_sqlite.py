@@ -30,11 +30,14 @@ def run_and_kill(db: Path, seed: int, rng: random.Random) -> list[str]:
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
+    # the kill falls at a random moment of real work, however slow a busy machine makes it
+    first = child.stdout.readline().strip()
+    assert first.startswith("opened "), child.stderr.read() if child.stderr else first
     time.sleep(rng.uniform(0.01, 0.25))
     child.kill()
     out, err = child.communicate()
     assert child.returncode == -9, err
-    return [line.split()[1] for line in out.splitlines() if line.startswith("opened ")]
+    return [line.split()[1] for line in [first, *out.splitlines()] if line.startswith("opened ")]
 
 
 def check_notifications(policy: Policy, desk: Desk, case_id: str) -> None:
@@ -70,4 +73,4 @@ def test_sigkill_at_random_moments_never_loses_or_doubles(tmp_path: Path) -> Non
                                                         or e.kind is EventKind.ESCALATED))
                 assert all(n == 1 for n in fired.values()), f"a timer fired twice: {fired}"
                 check_notifications(policy, desk, case_id)
-    assert len(acknowledged) > KILLS, "the child must have made progress"
+    assert len(acknowledged) >= KILLS, "every child acknowledged work before its kill"

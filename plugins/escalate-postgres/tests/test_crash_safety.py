@@ -44,11 +44,16 @@ def run_and_kill(child: subprocess.Popen[str], rng: random.Random) -> list[str]:
         if expected == "loaded":
             child.stdin.write("go\n")
             child.stdin.flush()
+    # the kill falls at a random moment of real work, however slow a busy machine makes it
+    first = child.stdout.readline().strip()
+    if not first.startswith("opened "):
+        child.kill()
+        raise AssertionError(f"child said {first!r}: {child.communicate()[1]}")
     time.sleep(rng.uniform(0.01, 0.3))
     child.kill()
     out, err = child.communicate()
     assert child.returncode == -9, err
-    return [line.split()[1] for line in out.splitlines() if line.startswith("opened ")]
+    return [line.split()[1] for line in [first, *out.splitlines()] if line.startswith("opened ")]
 
 
 def test_sigkill_at_random_moments_never_loses_or_doubles(schemas: Schemas) -> None:
@@ -83,5 +88,5 @@ def test_sigkill_at_random_moments_never_loses_or_doubles(schemas: Schemas) -> N
         if child.poll() is None:
             child.kill()
             child.communicate()
-    assert len(acknowledged) > KILLS, "the child must have made progress"
+    assert len(acknowledged) >= KILLS, "every child acknowledged work before its kill"
     print(f"{KILLS} kills: {len(acknowledged)} acknowledged cases, {events} events, all intact")

@@ -22,7 +22,7 @@ from .cli_common import (
     reports_errors,
 )
 from .cli_replay import COMMANDS as REPLAY_COMMANDS
-from .cli_report import report
+from .cli_report import rate, report
 from .codec import case_to_dict, event_to_dict
 from .demo import run_demo
 from .model import Case, Queue
@@ -148,6 +148,7 @@ _action_command("note", "Add a note to the trail.", click.option("--text", requi
 
 
 main.add_command(report)
+main.add_command(rate)
 for _command in REPLAY_COMMANDS:
     main.add_command(_command)
 

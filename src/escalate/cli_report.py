@@ -13,10 +13,19 @@ from typing import IO, Any
 
 import click
 
-from .cli_common import EXIT_ERROR, db_option, open_desk, policy_option, reports_errors
+from .cli_common import (
+    EXIT_ERROR,
+    db_option,
+    emit,
+    json_option,
+    open_desk,
+    policy_option,
+    reports_errors,
+)
+from .codec import case_to_dict
 from .report import TRENDS, build_report
 
-__all__ = ["WhenParam", "report"]
+__all__ = ["WhenParam", "rate", "report"]
 
 
 class _OneLineBadParameter(click.BadParameter):
@@ -89,3 +98,23 @@ def report(db: str, policy_path: str, since: datetime | None, until: datetime | 
         click.echo(result.to_csv(), nl=False)
     else:
         click.echo(result.to_text(), nl=False)
+
+
+@click.command(name="rate")
+@click.argument("case_id")
+@click.option("--score", required=True, help="The customer's satisfaction, 1 (bad) to 5 (good).")
+@click.option("--comment", default=None, help="What the customer said.")
+@click.option("--by", default=None,
+              help="The agent relaying the rating; leave out when the customer rates.")
+@db_option
+@policy_option
+@json_option
+@reports_errors
+def rate(case_id: str, score: str, comment: str | None, by: str | None, db: str,
+         policy_path: str, as_json: bool) -> None:
+    """Record the customer's rating of a resolved or closed case (the last rating counts)."""
+    value: object = int(score) if score.strip().lstrip("-").isdigit() else score
+    with open_desk(db, policy_path) as desk:
+        case = desk.rate(case_id, score=value, comment=comment, by=by)  # type: ignore[arg-type]
+    emit(case_to_dict(case), as_json,
+         lambda: f"{case.id}  rated {value}/5" + (f": {comment}" if comment else ""))

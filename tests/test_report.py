@@ -434,7 +434,8 @@ def test_json_is_plain_and_stable(busy_report: Report) -> None:
     data = busy_report.to_json()
     assert json.loads(json.dumps(data)) == data
     assert list(data) == ["period", "totals", "agents", "tiers", "channels", "priorities",
-                          "shuffling", "trends"]
+                          "shuffling", "trends", "channel_trends", "priority_trends",
+                          "clock_shares", "breaches"]
     bo = next(a for a in data["agents"] if a["agent"] == "bo")
     assert bo["median_resolution_seconds"] == 7 * 3600
     assert data["shuffling"]["ping_pong"][0]["path"] == ["ana", "bo", "ana"]
@@ -449,7 +450,8 @@ def test_csv_sections_parse_with_their_headers(busy_report: Report) -> None:
     sections = [list(csv.reader(io.StringIO(part)))
                 for part in text.split("\n\n") if part.strip()]
     names = ["period", "totals", "agents", "tiers", "channels", "priorities", "transfers",
-             "moves", "ping_pong", "trends"]
+             "moves", "ping_pong", "trends", "channel_trends", "priority_trends",
+             "clock_shares", "breaches"]
     assert [rows[0][0] for rows in sections] == ["table"] * len(names)
     by_table = dict(zip(names, sections, strict=True))
     for name, rows in by_table.items():
@@ -458,7 +460,8 @@ def test_csv_sections_parse_with_their_headers(busy_report: Report) -> None:
     assert agents[0] == ["table", "agent", "received", "claimed", "resolved",
                          "escalated_by_hand", "escalated_away", "transferred", "reopened",
                          "median_resolution_seconds", "p90_resolution_seconds",
-                         "sla_breaches"]
+                         "sla_breaches", "satisfaction_ratings", "satisfaction_mean",
+                         "satisfaction_share_satisfied"]
     assert all(len(row) == len(agents[0]) for row in agents)
     assert agents[2][:2] == ["agents", "bo"]
     tiers = by_table["tiers"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
@@ -17,7 +18,7 @@ from .svg import PALETTE, SHAPES, Chart, bar_chart, line_chart, stacked_bars
 from .text import hours
 from .values import SLA_CLOCKS, Compliance, GroupTrend, Report
 
-__all__ = ["environment", "render_report_html", "report_charts"]
+__all__ = ["case_file_name", "environment", "render_report_html", "report_charts"]
 
 _ENV: jinja2.Environment | None = None
 
@@ -118,10 +119,18 @@ def _hours_of(delta: timedelta) -> float:
     return delta.total_seconds() / 3600
 
 
+def case_file_name(case_id: str) -> str:
+    """A case id made safe as a file name: letters, digits, '-', '_' and '.' kept."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in case_id)
+
+
 def render_report_html(report: Report, *, case_links: str | None = None) -> str:
-    """The report page; `case_links` formats a breached case's link ("cases/{id}.html")."""
+    """The report page; `case_links` formats a breached case's link: "{id}" is the case id
+    (URL-quoted), "{file}" the case id as a safe file name ("cases/{file}.html")."""
     def link(case_id: str) -> str | None:
-        return None if case_links is None else case_links.format(id=case_id)
+        if case_links is None:
+            return None
+        return case_links.format(id=quote(case_id, safe=""), file=case_file_name(case_id))
 
     return environment().get_template("report.html.j2").render(
         r=report, t=report.totals, s=report.shuffling, charts=report_charts(report),

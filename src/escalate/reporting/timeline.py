@@ -6,8 +6,10 @@ warnings and breaches marked; below, every event with its time in the calendar's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -16,9 +18,12 @@ from ..codec import clock_from_dict
 from ..model import Case, ClockState, Event, EventKind, Status
 from ..policy import Policy
 from ..timing import calendar_of
-from .html import environment
+from .html import case_file_name, environment
 
-__all__ = ["Timeline", "build_timeline", "render_case_html"]
+if TYPE_CHECKING:
+    from ..desk import Desk
+
+__all__ = ["Timeline", "build_timeline", "render_case_html", "write_case_pages"]
 
 _LEFT, _WIDTH, _LANE = 150.0, 900.0, 30.0
 _FLAGS = {EventKind.WARNED: "warning", EventKind.BREACHED: "breach",
@@ -142,3 +147,19 @@ def render_case_html(case: Case, events: Sequence[Event], policy: Policy | None 
     timeline = build_timeline(case, events, policy, now)
     return environment().get_template("timeline.html.j2").render(
         case=case, tl=timeline, lane_height=_LANE, left=_LEFT)
+
+
+def write_case_pages(desk: Desk, case_ids: Iterable[str], folder: Path) -> list[Path]:
+    """Write the timeline page of each case into `folder` as FILE.html; return the paths.
+
+    FILE is `case_file_name(case_id)`, so that a report rendered with
+    `case_links="FOLDER/{file}.html"` links to them.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for case_id in dict.fromkeys(case_ids):
+        path = folder / f"{case_file_name(case_id)}.html"
+        path.write_text(render_case_html(desk.get(case_id), desk.history(case_id), desk.policy,
+                                         desk.clock.now()), encoding="utf-8")
+        written.append(path)
+    return written

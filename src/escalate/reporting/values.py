@@ -340,8 +340,9 @@ class Report:
     def to_html(self, *, case_links: str | None = None) -> str:
         """One self-contained HTML page: inline CSS and SVG charts, no script, no network.
 
-        `case_links` is a format string for the link of a breached case ("cases/{id}.html");
-        by default the cases are listed without links.
+        `case_links` is a format string for the link of a breached case: "{id}" is the case
+        id, "{file}" the id as a safe file name ("cases/{file}.html"); by default the cases
+        are listed without links.
         """
         from .html import render_report_html
 

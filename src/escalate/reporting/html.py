@@ -7,13 +7,12 @@ of the Report value it shows, so that tests can check the page against the repor
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
 
-from ..codec import format_time
 from .svg import PALETTE, SHAPES, Chart, bar_chart, line_chart, stacked_bars
 from .text import hours
 from .values import SLA_CLOCKS, Compliance, GroupTrend, Report
@@ -21,6 +20,7 @@ from .values import SLA_CLOCKS, Compliance, GroupTrend, Report
 __all__ = ["case_file_name", "environment", "render_report_html", "report_charts"]
 
 _ENV: jinja2.Environment | None = None
+_NO_SLA = "no SLA outcome was decided in this window"
 
 
 def environment() -> jinja2.Environment:
@@ -48,8 +48,8 @@ def mean(value: float | None) -> str:
 
 
 def when(moment: datetime | None) -> str:
-    """A time as the report writes it (UTC, ISO), "-" when there is none."""
-    return "-" if moment is None else format_time(moment)
+    """A time in UTC to the minute ("2026-11-23 07:35 UTC"), "-" when there is none."""
+    return "-" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _rates(rows: Any, clock: str) -> list[float | None]:
@@ -68,7 +68,7 @@ def _compliance_chart(what: str, groups: tuple[GroupTrend, ...], labels: list[st
         x_label=f"{trend} (cases opened in it)", y_label="resolution SLA met (%)",
         description=f"One line per {what}: the share of decided resolution commitments met "
                     f"by the cases opened in each {trend}; a gap where none was decided. "
-                    "The table below gives every value.")
+                    "The table below gives every value.", empty_note=_NO_SLA)
 
 
 def report_charts(report: Report) -> dict[str, Chart]:
@@ -91,7 +91,7 @@ def report_charts(report: Report) -> dict[str, Chart]:
             [(name.replace("_", " "), _rates(rows, name)) for name in SLA_CLOCKS],
             x_label=f"{trend} (cases opened in it)", y_label="SLA met (%)",
             description="First-response and resolution commitments met, as a share of those "
-                        "decided, for the cases opened in each period."),
+                        "decided, for the cases opened in each period.", empty_note=_NO_SLA),
         "by_priority": _compliance_chart("priority", report.priority_trends, labels, trend),
         "by_channel": _compliance_chart("channel", report.channel_trends, labels, trend),
         "moves": stacked_bars(

@@ -63,6 +63,7 @@ class Chart:
     legend: tuple[tuple[str, str, str], ...]
     marks: tuple[Mark, ...]
     horizontal: bool = False
+    empty_note: str = "nothing happened in this window that this chart shows"
 
     @property
     def mark_count(self) -> int:
@@ -125,7 +126,7 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[tuple[str,
 
 def line_chart(title: str, categories: Sequence[str],
                series: Sequence[tuple[str, Sequence[float | None]]], *, x_label: str,
-               y_label: str, description: str) -> Chart:
+               y_label: str, description: str, empty_note: str | None = None) -> Chart:
     """Percentages (0-100) per category, one line per series; gaps where a value is missing.
 
     Every value gets a dot, so a value between two gaps still shows; dots of different
@@ -153,7 +154,8 @@ def line_chart(title: str, categories: Sequence[str],
     ticks = tuple(Tick(x0 + (i + 0.5) * slot, c) for i, c in enumerate(categories))
     return Chart(title, description, width, _H, (x0, y1, x1, y0), ticks,
                  tuple(Tick(y0 - v * scale, f"{v}%") for v in range(0, 101, 20)),
-                 x_label, y_label, _legend([n for n, _ in series]), tuple(marks))
+                 x_label, y_label, _legend([n for n, _ in series]), tuple(marks),
+                 empty_note=empty_note or Chart.__attrs_attrs__.empty_note.default)
 
 
 def stacked_bars(title: str, rows: Sequence[tuple[str, Sequence[float]]], parts: Sequence[str],

@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 
 __all__ = ["CHROMIUM_FLAGS", "BrowserRun", "chart_svgs", "find_chromium", "render",
-           "svg_page"]
+           "svg_grid_page", "svg_size"]
 
 #: Flags for every run: headless, no sandbox (containers), no GPU, no network side channels.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -49,7 +49,8 @@ def find_chromium() -> str | None:
 def render(page: Path, *, screenshot: Path | None = None, size: tuple[int, int] = (1200, 3000),
            chromium: str | None = None, timeout: float = 120) -> BrowserRun:
     """Load `page` in headless Chromium: dump its DOM, collect console messages and, with
-    `screenshot`, save a PNG of the window. Raises FileNotFoundError without Chromium."""
+    `screenshot`, save a PNG of the window. Raises FileNotFoundError without Chromium and
+    subprocess.CalledProcessError when Chromium fails."""
     binary = chromium or find_chromium()
     if binary is None:
         raise FileNotFoundError("no chromium executable on PATH")
@@ -113,7 +114,29 @@ def chart_svgs(html: str) -> dict[str, str]:
     return collector.charts
 
 
-def svg_page(svg: str) -> str:
-    """A page holding only `svg` on white, for a screenshot of the chart alone."""
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><style>body{margin:0;"
-            "background:#fff}</style></head><body>" + svg + "</body></html>")
+def svg_size(svg: str) -> tuple[int, int]:
+    """The width and height attributes of an <svg> element's markup."""
+    head = svg[:svg.index(">")]
+    width = re.search(r'\swidth="(\d+(?:\.\d+)?)"', head)
+    height = re.search(r'\sheight="(\d+(?:\.\d+)?)"', head)
+    if width is None or height is None:
+        raise ValueError("the chart's <svg> has no width and height")
+    return round(float(width.group(1))), round(float(height.group(1)))
+
+
+def svg_grid_page(svgs: list[str]) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """A page with each chart alone, at its own size, one below the other on white, and the
+    box (left, top, right, bottom) of each, so that one screenshot shows every chart."""
+    boxes = []
+    top = 0
+    for svg in svgs:
+        width, height = svg_size(svg)
+        boxes.append((0, top, width, top + height))
+        top += height
+    cells = "".join(
+        f"<div style='position:absolute;left:0;top:{box[1]}px'>{svg}</div>"
+        for svg, box in zip(svgs, boxes, strict=True))
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><style>body{margin:0;"
+            "background:#fff} svg{display:block}</style></head><body>" + cells
+            + "</body></html>")
+    return page, boxes

@@ -22,6 +22,7 @@ SHAPES = ("circle", "square", "diamond", "triangle")
 _W, _H = 720, 300
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 16, 64
 _Y0 = float(_H - _BOTTOM)
+_NOTHING = "nothing to show in this window"
 
 
 @attrs.frozen
@@ -63,7 +64,7 @@ class Chart:
     legend: tuple[tuple[str, str, str], ...]
     marks: tuple[Mark, ...]
     horizontal: bool = False
-    empty_note: str = "nothing happened in this window that this chart shows"
+    empty_note: str = "nothing to show in this window"
 
     @property
     def mark_count(self) -> int:
@@ -155,7 +156,7 @@ def line_chart(title: str, categories: Sequence[str],
     return Chart(title, description, width, _H, (x0, y1, x1, y0), ticks,
                  tuple(Tick(y0 - v * scale, f"{v}%") for v in range(0, 101, 20)),
                  x_label, y_label, _legend([n for n, _ in series]), tuple(marks),
-                 empty_note=empty_note or Chart.__attrs_attrs__.empty_note.default)
+                 empty_note=empty_note or _NOTHING)
 
 
 def stacked_bars(title: str, rows: Sequence[tuple[str, Sequence[float]]], parts: Sequence[str],

@@ -161,4 +161,24 @@ def test_the_bpic2013_report_in_chromium(bpic_report: Report, chromium: str,
     # the replayed log has no SLA fields: no clock shares, so no clock chart
     charts = REPORT_CHARTS - {"clocks"} if not bpic_report.clock_shares else REPORT_CHARTS
     check_in_browser(html, "report-bpic2013", tmp_path, chromium, charts)
-    assert bpic_report.totals.opened == 7228   # the figures docs/reports.md quotes
+
+
+def test_the_docs_screenshot_shows_todays_figures(bpic_report: Report) -> None:
+    """docs/img/bpic2013-report.png was taken of a page with exactly these figures; when the
+    report changes, regenerate it with the command docs/reports.md gives."""
+    import json
+
+    from escalate.testing.browser import page_figures
+
+    saved = json.loads((ROOT / "docs" / "img" / "bpic2013-report.figures.json").read_text())
+    now = page_figures(bpic_report.to_html(), "totals|", "trend|")
+    assert now, "the page shows no headline or trend figures"
+    planted = {**now, "totals|opened": str(bpic_report.totals.opened + 1)}
+    assert planted != now
+    assert now == saved, (
+        "the screenshot in docs/img is stale; regenerate it with "
+        "`python examples/bpic2013_report.py --html build/bpic2013 --screenshots docs/img`")
+    page = (ROOT / "docs" / "reports.md").read_text()
+    assert "](img/bpic2013-report.png)" in page
+    assert ("python examples/bpic2013_report.py --html build/bpic2013 "
+            "--screenshots docs/img") in page

@@ -97,7 +97,6 @@ def run_demo(url: str, say: Callable[[str], None] = print, *,
     desk.respond(outage.id, by="cy", message="We are on it")
     later(90)
     desk.resolve(outage.id, by="cy", resolution="restarted the payment gateway")
-    later(30)
     desk.rate(outage.id, score=2, comment="Nobody answered for two hours while the shop was down")
     desk.claim(invoice.id, by="bo")
     show("\nSpecialists take the outage; bo starts on the invoice:")

@@ -114,7 +114,8 @@ def render_text(report: Report) -> str:
                        "first response", "resolution"],
                       [[g.name, r.period, r.opened, r.resolved, r.escalated, r.breached,
                         _rate(r.first_response), _rate(r.resolution)]
-                       for g in groups for r in g.rows])
+                       for g in groups for r in g.rows
+                       if r.opened or r.resolved or r.escalated or r.breached])
     out += _table("SLA clock time by tier", ["clock", "tier", "time", "share"],
                   [[c.clock, c.tier, hours(c.time),
                     "-" if c.share is None else f"{c.share:.0%}"]

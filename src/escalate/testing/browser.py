@@ -16,8 +16,8 @@ from pathlib import Path
 
 import attrs
 
-__all__ = ["CHROMIUM_FLAGS", "BrowserRun", "chart_svgs", "find_chromium", "render",
-           "svg_grid_page", "svg_size"]
+__all__ = ["CHROMIUM_FLAGS", "BrowserRun", "chart_svgs", "find_chromium", "page_figures",
+           "render", "svg_grid_page", "svg_size"]
 
 #: Flags for every run: headless, no sandbox (containers), no GPU, no network side channels.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -104,6 +104,40 @@ class _SvgCollector(HTMLParser):
             if self.depth == 0:
                 end = self.source.index(">", self._offset()) + 1
                 self.charts[self.name] = self.source[self.start:end]
+
+
+class _FigureCollector(HTMLParser):
+    """Collects the text of every element with a data-figure attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: dict[str, str] = {}
+        self.key: str | None = None
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        key = dict(attrs).get("data-figure")
+        if key:
+            self.key, self.text = key, []
+
+    def handle_data(self, data: str) -> None:
+        if self.key is not None:
+            self.text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.key is not None:
+            self.figures[self.key] = "".join(self.text).strip()
+            self.key = None
+
+
+def page_figures(html: str, *prefixes: str) -> dict[str, str]:
+    """The figures a report page shows (`data-figure` key -> text), optionally only those
+    whose key starts with one of `prefixes` ("totals|", "trend|")."""
+    collector = _FigureCollector()
+    collector.feed(html)
+    collector.close()
+    return {key: text for key, text in collector.figures.items()
+            if not prefixes or key.startswith(prefixes)}
 
 
 def chart_svgs(html: str) -> dict[str, str]:

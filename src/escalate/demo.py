@@ -111,6 +111,12 @@ def run_demo(url: str, say: Callable[[str], None] = print, *,
     show("\nThe worker ticks on: 20 business hours per tier, then up; the top re-alerts")
     desk.dispatch()
 
+    _summary(desk, say, html)
+    return desk
+
+
+def _summary(desk: Desk, say: Callable[[str], None], html: Path | None) -> None:
+    """The end of the week: every case, the events, the outbox, verify, the report."""
     cases = desk.cases()
     kinds = Counter(event.kind.value for event in desk.events())
     say("\nAt the end of the week:")
@@ -127,4 +133,3 @@ def run_demo(url: str, say: Callable[[str], None] = print, *,
     if html is not None:
         write_html_report(desk, html)
         say(f"The same report as a web page: {html.resolve().as_uri()}")
-    return desk

@@ -11,7 +11,7 @@ Two kinds of figure come out of it (docs/reports.md has the exact definitions):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from ..calendars import BusinessHours
@@ -33,7 +33,7 @@ from .state import (
     TierCounts,
     TrendCounts,
 )
-from .stats import period_start
+from .stats import period_start, step_path
 from .values import (
     SLA_CLOCKS,
     TRENDS,
@@ -185,7 +185,27 @@ class _Builder:
         self.shares.add(st.clocks, before_tier, st.last_at, at)
         st.last_at = at
         self._clocks(st, event, before_tier, after_tier, inside)
+        self._count(st, event, before_tier, after_tier, inside)
 
+        if inside and kind is not EventKind.OPENED and (
+                moved or kind in (EventKind.TRANSFERRED, EventKind.ESCALATED)):
+            self.moves[self._direction(kind, before_tier, after_tier)] += 1
+        if moved and inside and after_tier is not None:
+            self._tier(after_tier).entered += 1
+            if kind is EventKind.TRANSFERRED:
+                self._tier(after_tier).transfers_in += 1
+                if before_tier is not None:
+                    self._tier(before_tier).transfers_out += 1
+        self._owners(st, event, inside)
+        if moved and after_tier is not None:
+            step_path(st.tier_path, after_tier, lambda: self._tier_return(st, inside))
+        self._spells(st, event, moved, after_tier)
+        st.owner, st.tier, st.status = event.owner_after, after_tier, event.status_after
+
+    def _count(self, st: CaseState, event: Event, before_tier: str | None,
+               after_tier: str | None, inside: bool) -> None:
+        """Count what the event's kind stands for: claims, transfers, escalations, ..."""
+        kind = event.kind
         if kind is EventKind.CLAIMED and inside and event.actor:
             self._agent(event.actor).claimed += 1
         elif kind is EventKind.TRANSFERRED:
@@ -205,22 +225,8 @@ class _Builder:
         elif kind is EventKind.CLOSED and inside:
             self.totals["closed"] += 1
         elif kind is EventKind.RATED and isinstance(event.data.get("score"), int):
-            st.rating = Rating(event.data["score"], event.reason, at, before_tier or "?")
-
-        if inside and kind is not EventKind.OPENED and (
-                moved or kind in (EventKind.TRANSFERRED, EventKind.ESCALATED)):
-            self.moves[self._direction(kind, before_tier, after_tier)] += 1
-        if moved and inside and after_tier is not None:
-            self._tier(after_tier).entered += 1
-            if kind is EventKind.TRANSFERRED:
-                self._tier(after_tier).transfers_in += 1
-                if before_tier is not None:
-                    self._tier(before_tier).transfers_out += 1
-        self._owners(st, event, inside)
-        if moved and after_tier is not None:
-            _step_path(st.tier_path, after_tier, lambda: self._tier_return(st, inside))
-        self._spells(st, event, moved, after_tier)
-        st.owner, st.tier, st.status = event.owner_after, after_tier, event.status_after
+            st.rating = Rating(event.data["score"], event.reason, event.at,
+                               before_tier or "?")
 
     def _opened(self, st: CaseState, event: Event, inside: bool) -> None:
         data = event.data
@@ -342,7 +348,7 @@ class _Builder:
             return
         if inside:
             self._agent(owner.name).received += 1
-        _step_path(st.agent_path, owner.name, lambda: self._owner_return(st, inside))
+        step_path(st.agent_path, owner.name, lambda: self._owner_return(st, inside))
 
     def _owner_return(self, st: CaseState, inside: bool) -> None:
         if inside:
@@ -385,21 +391,7 @@ class _Builder:
         transfers: Counter[int] = Counter()
         ping_pong: list[PingPong] = []
         for st in self.cases.values():
-            if st.spell_start is not None and end is not None:
-                self._close_spell(st, end)
-            if end is not None:
-                self.shares.add(st.clocks, st.tier, st.last_at, end)
-            self._rated(st)
-            for tier, spent in st.tier_time.items():
-                self._tier(tier).durations.append(spent)
-            if st.status in _UNRESOLVED:
-                self.totals["backlog"] += 1
-            if st.owner_returns:
-                ping_pong.append(PingPong(st.case_id, "owner", tuple(st.agent_path),
-                                          st.owner_returns))
-            if st.tier_returns:
-                ping_pong.append(PingPong(st.case_id, "tier", tuple(st.tier_path),
-                                          st.tier_returns))
+            self._settle(st, end, ping_pong)
             if not st.in_cohort or st.opened_at is None:
                 continue
             transfers[st.transfers] += 1
@@ -409,10 +401,9 @@ class _Builder:
                 outcome, tier = self._outcome(st, name)
                 compliance[name].add(outcome)
                 self._tier(tier).compliance[name].add(outcome)
-                for period in self._trends(st, st.opened_at):
-                    period.compliance[name].add(outcome)
-                for group in self._groups(st):
+                for group in (*self._trends(st, st.opened_at), *self._groups(st)):
                     group.compliance[name].add(outcome)
+                for group in self._groups(st):
                     if outcome == "breached":
                         group.breached_in[tier] += 1
         self.totals["ping_pong_cases"] = len({p.case_id for p in ping_pong})
@@ -443,6 +434,24 @@ class _Builder:
             clock_shares=self.shares.rows(tiers),
             breaches=tuple(self.breaches),
         )
+
+    def _settle(self, st: CaseState, end: datetime | None, ping_pong: list[PingPong]) -> None:
+        """Close the case's running spell and clocks at the end; count backlog, ping-pong."""
+        if st.spell_start is not None and end is not None:
+            self._close_spell(st, end)
+        if end is not None:
+            self.shares.add(st.clocks, st.tier, st.last_at, end)
+        self._rated(st)
+        for tier, spent in st.tier_time.items():
+            self._tier(tier).durations.append(spent)
+        if st.status in _UNRESOLVED:
+            self.totals["backlog"] += 1
+        if st.owner_returns:
+            ping_pong.append(PingPong(st.case_id, "owner", tuple(st.agent_path),
+                                      st.owner_returns))
+        if st.tier_returns:
+            ping_pong.append(PingPong(st.case_id, "tier", tuple(st.tier_path),
+                                      st.tier_returns))
 
     def _rated(self, st: CaseState) -> None:
         """Count the case's last rating where it belongs, when it was given in the window."""
@@ -485,12 +494,3 @@ class _Builder:
         for key in self.trends.get(("", ""), {}):  # a cohort case's period lies in the window
             start, stop = min(start, key), max(stop, key)
         return trend_rows(self.trend, start, stop, self.trends.get(group, {}))
-
-
-def _step_path(path: list[str], name: str, on_return: Callable[[], None]) -> None:
-    """Append `name` to a path of distinct consecutive owners; a name seen before is a return."""
-    if path and path[-1] == name:
-        return
-    if name in path:
-        on_return()
-    path.append(name)

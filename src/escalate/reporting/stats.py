@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
-__all__ = ["median", "next_period", "percentile", "period_label", "period_start"]
+__all__ = ["median", "next_period", "percentile", "period_label", "period_start", "step_path"]
 
 def median(values: Sequence[timedelta]) -> timedelta | None:
     """The middle value; the mean of the two middle values for an even count."""
@@ -54,3 +54,12 @@ def period_label(trend: str, start: date) -> str:
         year, week, _ = start.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{start.year}-{start.month:02d}"
+
+
+def step_path(path: list[str], name: str, on_return: Callable[[], None]) -> None:
+    """Append `name` to a path of distinct consecutive owners; a name seen before is a return."""
+    if path and path[-1] == name:
+        return
+    if name in path:
+        on_return()
+    path.append(name)

@@ -107,6 +107,16 @@ def render_text(report: Report) -> str:
                                            "breached", "first response", "resolution"],
                   [[r.period, r.opened, r.resolved, r.escalated, r.breached,
                     _rate(r.first_response), _rate(r.resolution)] for r in report.trends])
+    out += _group_trend_tables(report)
+    out.append("Compliance: met/breached/pending of the cases opened in the window; "
+               "rate = met / (met + breached).")
+    return "\n".join(out) + "\n"
+
+
+def _group_trend_tables(report: Report) -> list[str]:
+    """The trends by channel and by priority (periods with activity only), and clock shares."""
+    p = report.period
+    out: list[str] = []
     for label, groups in (("channel", report.channel_trends),
                           ("priority", report.priority_trends)):
         out += _table(f"Trends by {p.trend} and {label}",
@@ -120,6 +130,4 @@ def render_text(report: Report) -> str:
                   [[c.clock, c.tier, hours(c.time),
                     "-" if c.share is None else f"{c.share:.0%}"]
                    for c in report.clock_shares])
-    out.append("Compliance: met/breached/pending of the cases opened in the window; "
-               "rate = met / (met + breached).")
-    return "\n".join(out) + "\n"
+    return out

@@ -79,6 +79,36 @@ def test_any_rating_sequence_keeps_the_case_and_replays(scores: list[int]) -> No
         after = desk.get(case_id)
         assert (after.status, after.owner) == (before.status, before.owner)
         assert rebuild(desk.history(case_id)) == after
+        satisfaction = desk.report().totals.satisfaction
+        assert satisfaction.ratings == 1                 # one case, its last rating
+        assert satisfaction.mean == scores[-1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(plan=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 5), st.sampled_from(
+    ["phone", "email"])), min_size=1, max_size=12))
+def test_satisfaction_counts_each_rated_case_once_everywhere(
+        plan: list[tuple[int, int, str]]) -> None:
+    with Desk(standard_policy(), store="memory://", clock=ManualClock(),
+              autoload_plugins=False) as desk:
+        ids: dict[int, str] = {}
+        last: dict[str, int] = {}
+        for index, score, channel in plan:
+            if index not in ids:
+                case = desk.open(title="t", customer="c", channel=channel, by="ana")
+                desk.claim(case.id, by="ana")
+                desk.resolve(case.id, by="ana", resolution="done")
+                ids[index] = case.id
+            desk.rate(ids[index], score=score)
+            last[ids[index]] = score
+        report = desk.report()
+        total = report.totals.satisfaction
+        assert total.ratings == len(last)
+        assert total.score_total == sum(last.values())
+        assert total.satisfied == sum(1 for v in last.values() if v >= 4)
+        for rows in (report.agents, report.channels, report.priorities, report.trends):
+            assert sum(r.satisfaction.ratings for r in rows) == len(last)
+            assert sum(r.satisfaction.score_total for r in rows) == sum(last.values())
 
 
 def test_cli_rate(tmp_path: Path) -> None:

@@ -246,3 +246,31 @@ def test_cli_show_format_html(demo: Desk, tmp_path: Path) -> None:
     assert json.loads(as_json.stdout)["case"]["id"] == "C-1"
     missing = runner.invoke(main, ["show", "C-99", *base, "--format", "html"])
     assert missing.exit_code == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_clock_bar_breaks_while_the_case_waits(example_policy: Any) -> None:
+    from datetime import UTC, datetime
+
+    from escalate import ManualClock
+    from escalate.reporting.timeline import build_timeline
+
+    clock = ManualClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))      # Monday 09:00 local
+    with Desk(example_policy, "memory://", clock, autoload_plugins=False) as desk:
+        case = desk.open(title="t", customer="c", channel="web", by="ana")
+        desk.claim(case.id, by="ana")
+        desk.respond(case.id, by="ana")
+        clock.advance(timedelta(hours=1))
+        desk.wait(case.id, by="ana", reason="logs")
+        clock.advance(timedelta(hours=3))
+        desk.resume(case.id, by="ana")
+        clock.advance(timedelta(hours=1))
+        desk.resolve(case.id, by="ana", resolution="ok")
+        timeline = build_timeline(desk.get(case.id), desk.history(case.id), desk.policy)
+    lane = timeline.lanes.index("clock resolution")
+    bars = sorted((b for b in timeline.bars if b.lane == lane), key=lambda b: b.x)
+    wait = next(b for b in timeline.bars if b.kind == "wait")
+    assert len(bars) == 2                                  # before and after the wait
+    assert bars[0].x + bars[0].width == pytest.approx(wait.x)
+    assert bars[1].x == pytest.approx(wait.x + wait.width)
+    assert all(b.due_x is not None for b in bars)
+    assert bars[1].due_x > bars[0].due_x                   # the pause moved the due time

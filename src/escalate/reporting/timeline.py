@@ -81,6 +81,39 @@ def _clocks(events: Sequence[Event]) -> dict[str, ClockState]:
     return latest
 
 
+@attrs.frozen
+class _Span:
+    """A stretch of time in which one clock ran towards one due time."""
+
+    clock: str
+    start: datetime
+    stop: datetime
+    due_at: datetime | None
+    breached: bool
+
+
+def _clock_spans(events: Sequence[Event], end: datetime) -> list[_Span]:
+    """When each clock was running, from the clock states the events carry: a pause or a stop
+    ends a span, a new due time (a restart, a new tier) starts another."""
+    state: dict[str, ClockState] = {}
+    spans: list[_Span] = []
+    for i, event in enumerate(events):
+        if "clocks" in event.data:
+            state = {c.name: c for c in map(clock_from_dict, event.data["clocks"])}
+        following = events[i + 1].at if i + 1 < len(events) else end
+        for clock in state.values():
+            if not clock.running or following <= event.at:
+                continue
+            match = next((s for s in reversed(spans) if s.clock == clock.name), None)
+            if match is not None and match.stop == event.at and match.due_at == clock.due_at:
+                spans[spans.index(match)] = attrs.evolve(match, stop=following,
+                                                         breached=clock.breached)
+            else:
+                spans.append(_Span(clock.name, event.at, following, clock.due_at,
+                                   clock.breached))
+    return spans
+
+
 def build_timeline(case: Case, events: Sequence[Event], policy: Policy | None = None,
                    now: datetime | None = None) -> Timeline:
     """Lay the case's trail out: one lane per tier, one per clock, one for waiting."""
@@ -92,7 +125,7 @@ def build_timeline(case: Case, events: Sequence[Event], policy: Policy | None = 
     open_case = case.status not in (Status.RESOLVED, Status.CLOSED)
     end = max([*moments, *([now] if now and open_case else [])])
     end = max(end, start + timedelta(minutes=1))
-    scale = (_WIDTH - _LEFT - 20) / (end - start).total_seconds()
+    scale = (_WIDTH - _LEFT - 60) / (end - start).total_seconds()
 
     def x(at: datetime) -> float:
         return _LEFT + (at - start).total_seconds() * scale
@@ -124,15 +157,15 @@ def build_timeline(case: Case, events: Sequence[Event], policy: Policy | None = 
                               f"{_FLAGS[event.kind]}: {event.reason or event.kind.value}"))
     if wait_start is not None:
         bars.append(Bar(len(tiers), x(wait_start), x(end) - x(wait_start), "waiting", "wait"))
-    for n, clock in enumerate(clocks.values()):
-        stop = clock.stopped_at or end
-        due = f", due {clock.due_at.astimezone(local):%a %d %b %H:%M}" if clock.due_at else ""
-        state = "breached" if clock.breached else "stopped" if clock.stopped_at else "running"
-        bars.append(Bar(len(tiers) + 1 + n, x(clock.started_at),
-                        max(1.0, x(stop) - x(clock.started_at)),
-                        f"{clock.name.replace('_', ' ')}: {state}{due}", "clock",
-                        None if clock.due_at is None else x(clock.due_at)))
-    steps = 6
+    names = list(clocks)
+    for span in _clock_spans(events, end):
+        due = f"due {span.due_at.astimezone(local):%a %d %b %H:%M}" if span.due_at else ""
+        late = ", breached" if span.breached else ""
+        bars.append(Bar(len(tiers) + 1 + names.index(span.clock), x(span.start),
+                        max(1.0, x(span.stop) - x(span.start)),
+                        f"{span.clock.replace('_', ' ')}: {due}{late}", "clock",
+                        None if span.due_at is None else x(span.due_at)))
+    steps = 5
     ticks = tuple((x(start + (end - start) * k / steps),
                    f"{(start + (end - start) * k / steps).astimezone(local):%a %d %b %H:%M}")
                   for k in range(steps + 1))

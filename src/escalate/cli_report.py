@@ -21,6 +21,7 @@ from .cli_common import (
     json_option,
     open_desk,
     policy_option,
+    printable,
     reports_errors,
 )
 from .codec import case_to_dict
@@ -178,4 +179,4 @@ def rate(case_id: str, score: str, comment: str | None, by: str | None, db: str,
     with open_desk(db, policy_path) as desk:
         case = desk.rate(case_id, score=value, comment=comment, by=by)  # type: ignore[arg-type]
     emit(case_to_dict(case), as_json,
-         lambda: f"{case.id}  rated {value}/5" + (f": {comment}" if comment else ""))
+         lambda: printable(f"{case.id}  rated {value}/5" + (f": {comment}" if comment else "")))

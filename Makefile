@@ -20,7 +20,8 @@ $(VENV)/.stamp-dev: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(BIN)
 	touch $@
 
 demo: $(VENV)/.stamp-base
-	$(BIN)/escalate demo
+	rm -rf build/demo && mkdir -p build/demo
+	$(BIN)/escalate demo --db-file build/demo/cases.db
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check .

@@ -5,11 +5,20 @@ happened in April-May 2012 (where 94% of the events fall); then runs the same ca
 the 20-hour candidate policy (examples/bpic2013_candidate.toml), prints its report and
 writes its weekly trend chart. Usage: python examples/bpic2013_report.py [CHART.png].
 Skips when the data is absent.
+
+With `--html DIR` it also writes the April-May report of the replayed log as one HTML page,
+DIR/bpic2013-report.html; with `--screenshots IMG` (needs headless Chromium) it saves the
+top of that page as IMG/bpic2013-report.png and the figures the screenshot shows as
+IMG/bpic2013-report.figures.json, which tests/test_browser.py compares with a fresh report.
+The docs' screenshot is regenerated with:
+
+    python examples/bpic2013_report.py --html build/bpic2013 --screenshots docs/img
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import json
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +43,42 @@ def sections(report: Report, *names: str) -> str:
     return "\n\n".join(p for p in parts if p.split("\n", 1)[0] in names)
 
 
+def write_html(report: Report, folder: Path, screenshots: Path | None) -> None:
+    """The report as an HTML page in `folder`; with `screenshots`, its picture and figures."""
+    from escalate.testing.browser import page_figures, render
+
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / "bpic2013-report.html"
+    html = report.to_html()
+    page.write_text(html, encoding="utf-8")
+    print(f"\nwrote the HTML report to {page}")
+    if screenshots is None:
+        return
+    shot = screenshots / "bpic2013-report.png"
+    run = render(page, screenshot=shot, size=(1200, 1900))
+    if run.console:
+        raise SystemExit(f"the browser reported: {run.console}")
+    figures = page_figures(html, *SHOWN)
+    (screenshots / "bpic2013-report.figures.json").write_text(
+        json.dumps(figures, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote the screenshot to {shot} and the {len(figures)} figures it shows beside it")
+
+
+#: The figures the screenshot shows: the headline cards and the trends.
+SHOWN = ("totals|", "trend|")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("chart", nargs="?", type=Path, help="write the trend chart PNG here")
+    parser.add_argument("--html", type=Path, help="write the HTML report into this folder")
+    parser.add_argument("--screenshots", type=Path,
+                        help="with --html: save the page's screenshot and figures here")
+    args = parser.parse_args()
     if not DATA.exists():
         print(f"skipped: the BPI Challenge 2013 log is not at {DATA}")
         return
-    chart = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    chart = args.chart
     folder = Path(tempfile.mkdtemp(prefix="escalate-bpic-"))
     actual = SqliteStore(folder / "actual.db")
     result = replay_csv(DATA, BPIC2013_INCIDENTS, actual)
@@ -46,6 +86,8 @@ def main() -> None:
     print("\nWhat happened, April-May 2012:\n")
     report = build_report(actual.all_events(), policy=result.policy, since=SINCE, until=UNTIL)
     print(sections(report, "Totals", "Tiers", "Moves"))
+    if args.html is not None:
+        write_html(report, args.html, args.screenshots)
 
     candidate = Policy.from_toml(HERE / "bpic2013_candidate.toml")
     trail = SqliteStore(folder / "candidate.db")

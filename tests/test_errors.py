@@ -101,20 +101,21 @@ def call_action(desk: Desk, action: str, case_id: str, actor: str) -> Callable[[
         "reopen": lambda: desk.reopen(case_id, by=actor),
         "close": lambda: desk.close(case_id, by=actor),
         "note": lambda: desk.note(case_id, "a note", by=actor),
+        "rate": lambda: desk.rate(case_id, score=4, by=actor),
     }
     return calls[action]
 
 
 USER_ACTIONS = ("claim", "respond", "transfer", "escalate", "assign", "wait", "resume",
-                "resolve", "reopen", "close", "note")
+                "resolve", "reopen", "close", "note", "rate")
 
 #: What the lifecycle allows a user to do in each status (DESIGN.md "Lifecycle").
 ALLOWED = {
     "open": {"claim", "respond", "transfer", "escalate", "assign", "resolve", "note"},
     "active": {"respond", "transfer", "escalate", "assign", "wait", "resolve", "note"},
     "waiting": {"transfer", "escalate", "assign", "resume", "resolve", "note"},
-    "resolved": {"reopen", "close", "note"},
-    "closed": set(),
+    "resolved": {"reopen", "close", "note", "rate"},
+    "closed": {"rate"},
 }
 
 # -- the tree ------------------------------------------------------------------------------

@@ -34,8 +34,9 @@ TABLE: dict[Status | None, dict[Action, Status]] = {
         Action.WARN: AC, Action.BREACH: AC, Action.REALERT: AC},
     WA: {Action.TRANSFER: WA, Action.ESCALATE: WA, Action.ASSIGN: WA, Action.RESUME: AC,
         Action.RESOLVE: RE, Action.NOTE: WA, Action.RETURN: WA},
-    RE: {Action.REOPEN: OP, Action.CLOSE: CL, Action.NOTE: RE, Action.RETURN: RE},
-    CL: {},
+    RE: {Action.REOPEN: OP, Action.CLOSE: CL, Action.NOTE: RE, Action.RETURN: RE,
+        Action.RATE: RE},
+    CL: {Action.RATE: CL},
 }
 
 PAIRS = [(status, action) for status in TABLE for action in Action]
@@ -85,7 +86,7 @@ def test_system_actions() -> None:
 
 
 def test_next_status_without_a_case_id() -> None:
-    with pytest.raises(InvalidTransition, match="closed; allowed now: nothing"):
+    with pytest.raises(InvalidTransition, match=r"closed; allowed now: rate$"):
         next_status(Status.CLOSED, Action.NOTE)
     assert next_status(Status.OPEN, Action.CLAIM) is Status.ACTIVE
 

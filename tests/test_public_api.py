@@ -20,9 +20,9 @@ DESIGN_NAMES = {
 }
 
 #: Public beyond DESIGN.md: value types of the model and store interface, the argument error,
-#: the system clock and the plugin marker.
+#: the system clock, the plugin marker and the report value.
 EXTRAS = {
-    "Action", "Case", "ClockState", "Event", "Owner", "Route",
+    "Action", "Case", "ClockState", "Event", "Owner", "Route", "Report",
     "CaseQuery", "Change", "Notification", "Store", "Timer",
     "InvalidInput", "SystemClock", "hookimpl",
 }

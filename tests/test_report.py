@@ -434,7 +434,8 @@ def test_json_is_plain_and_stable(busy_report: Report) -> None:
     data = busy_report.to_json()
     assert json.loads(json.dumps(data)) == data
     assert list(data) == ["period", "totals", "agents", "tiers", "channels", "priorities",
-                          "shuffling", "trends"]
+                          "shuffling", "trends", "channel_trends", "priority_trends",
+                          "clock_shares", "breaches"]
     bo = next(a for a in data["agents"] if a["agent"] == "bo")
     assert bo["median_resolution_seconds"] == 7 * 3600
     assert data["shuffling"]["ping_pong"][0]["path"] == ["ana", "bo", "ana"]
@@ -449,7 +450,8 @@ def test_csv_sections_parse_with_their_headers(busy_report: Report) -> None:
     sections = [list(csv.reader(io.StringIO(part)))
                 for part in text.split("\n\n") if part.strip()]
     names = ["period", "totals", "agents", "tiers", "channels", "priorities", "transfers",
-             "moves", "ping_pong", "trends"]
+             "moves", "ping_pong", "trends", "channel_trends", "priority_trends",
+             "clock_shares", "breaches"]
     assert [rows[0][0] for rows in sections] == ["table"] * len(names)
     by_table = dict(zip(names, sections, strict=True))
     for name, rows in by_table.items():
@@ -458,7 +460,8 @@ def test_csv_sections_parse_with_their_headers(busy_report: Report) -> None:
     assert agents[0] == ["table", "agent", "received", "claimed", "resolved",
                          "escalated_by_hand", "escalated_away", "transferred", "reopened",
                          "median_resolution_seconds", "p90_resolution_seconds",
-                         "sla_breaches"]
+                         "sla_breaches", "satisfaction_ratings", "satisfaction_mean",
+                         "satisfaction_share_satisfied"]
     assert all(len(row) == len(agents[0]) for row in agents)
     assert agents[2][:2] == ["agents", "bo"]
     tiers = by_table["tiers"]
@@ -631,3 +634,39 @@ def test_the_demo_report_in_the_docs_is_real_output(tmp_path: Path) -> None:
         report = build_report(desk.events(), policy=desk.policy, trend="day")
     page = (Path(__file__).resolve().parent.parent / "docs" / "reports.md").read_text()
     assert report.to_text().rstrip("\n") in page, "paste the demo report into docs/reports.md"
+
+
+def test_the_chart_labels_legends_and_markers(busy_report: Report) -> None:
+    from escalate.chart import trends_figure
+
+    counts, rates = trends_figure(busy_report).axes
+    assert counts.get_ylabel() == "events in the period"
+    assert [t.get_text() for t in counts.get_legend().get_texts()] == [
+        "cases opened", "resolutions", "escalations", "breaches"]
+    assert [t.get_text() for t in rates.get_legend().get_texts()] == [
+        "first response met", "resolution met"]
+    first, second = rates.get_lines()
+    assert first.get_marker() != second.get_marker()
+    # the two series never sit on the same spot
+    assert all(a != b for a, b in zip(first.get_xdata(), second.get_xdata(), strict=True))
+    assert rates.get_xlabel() == "week"
+
+
+def test_a_lone_value_is_drawn_and_an_empty_panel_says_so(desk: Desk,
+                                                          clock: ManualClock) -> None:
+    from escalate.chart import trends_figure
+
+    c1 = open_case(desk)
+    desk.claim(c1, by="ana")
+    desk.resolve(c1, by="ana", resolution="ok")
+    clock.set(at(23, 9))
+    open_case(desk)                                   # pending: no rate in its week
+    report = report_of(desk, trend="week")
+    _, rates = trends_figure(report).axes
+    values = list(rates.get_lines()[0].get_ydata())
+    present = [v for v in values if v == v]
+    assert present == [100.0] and len(values) == 4     # one value, the rest gaps
+    assert rates.get_lines()[0].get_marker() == "o"     # drawn as a dot, not a line only
+    quiet = build_report([], policy=desk.policy, since=at(2, 0), until=at(9, 0))
+    _, empty = trends_figure(quiet).axes
+    assert [t.get_text() for t in empty.texts] == ["no SLA outcome was decided in this window"]

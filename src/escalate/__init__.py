@@ -18,6 +18,7 @@ from .errors import (
 from .hookspecs import hookimpl
 from .model import Action, Agent, Case, ClockState, Event, EventKind, Owner, Queue, Status
 from .policy import Ladder, Policy, Route, SlaTarget, Tier
+from .reporting import Report
 from .stores.base import CaseQuery, Change, Notification, Store, Timer
 
 __version__ = "0.1.0"
@@ -47,6 +48,7 @@ __all__ = [
     "Owner",
     "Policy",
     "Queue",
+    "Report",
     "Route",
     "SlaTarget",
     "Status",

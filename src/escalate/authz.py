@@ -24,8 +24,8 @@ def default_decision(policy: Policy, case: Case | None, action: Action,
             case is not None and _leads_tier(policy, case, actor)))
     if action is Action.OPEN or action in SYSTEM_ACTIONS:
         return True
-    if actor is None:
-        return action is Action.ESCALATE  # the timer escalates with no actor
+    if actor is None:  # the timer escalates with no actor; a customer rates with none
+        return action in (Action.ESCALATE, Action.RATE)
     if actor in policy.admins or action is Action.NOTE:
         return True
     if case is None:
@@ -36,7 +36,7 @@ def default_decision(policy: Policy, case: Case | None, action: Action,
         return owns or (isinstance(case.owner, Queue) and tier_ok)
     if action is Action.ASSIGN:
         return _leads_tier(policy, case, actor)
-    if action is Action.REOPEN:
+    if action in (Action.REOPEN, Action.RATE):
         return owns or tier_ok or case.contact == actor
     return owns or tier_ok
 

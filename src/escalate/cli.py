@@ -22,7 +22,7 @@ from .cli_common import (
     reports_errors,
 )
 from .cli_replay import COMMANDS as REPLAY_COMMANDS
-from .cli_report import report
+from .cli_report import rate, report, show_html
 from .codec import case_to_dict, event_to_dict
 from .demo import run_demo
 from .model import Case, Queue
@@ -51,12 +51,16 @@ def main(verbose: int) -> None:
               help="SQLite file to write (must not exist). Default: a new temporary file.")
 @reports_errors
 def demo(db_file: Path | None) -> None:
-    """Run a simulated working week on a fresh SQLite file and tell its story."""
+    """Run a simulated working week on a fresh SQLite file and tell its story.
+
+    The report is also written as report.html beside the SQLite file.
+    """
     if db_file is None:
         db_file = Path(tempfile.mkdtemp(prefix="escalate-demo-")) / "cases.db"
     elif db_file.exists():
         raise click.UsageError(f"{db_file} exists; the demo needs a fresh file")
-    run_demo(f"sqlite:///{db_file.resolve()}", say=click.echo)
+    run_demo(f"sqlite:///{db_file.resolve()}", say=click.echo,
+             html=db_file.parent / "report.html")
 
 
 @main.command()
@@ -148,6 +152,7 @@ _action_command("note", "Add a note to the trail.", click.option("--text", requi
 
 
 main.add_command(report)
+main.add_command(rate)
 for _command in REPLAY_COMMANDS:
     main.add_command(_command)
 
@@ -157,12 +162,21 @@ for _command in REPLAY_COMMANDS:
 @db_option
 @policy_option
 @json_option
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "html")), default=None,
+              help="text (default), json (as --json) or html: the case's timeline page.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --format html: write the page to this file.")
 @reports_errors
-def show(case_id: str, db: str, policy_path: str, as_json: bool) -> None:
-    """Show a case and its history."""
+def show(case_id: str, db: str, policy_path: str, as_json: bool, fmt: str | None,
+         output: Path | None) -> None:
+    """Show a case and its history (--format html: its timeline page)."""
     with open_desk(db, policy_path) as desk:
         case = desk.get(case_id)
         history = desk.history(case_id)
+        if fmt == "html":
+            show_html(case, history, desk, output)
+            return
+        as_json = as_json or fmt == "json"
         data = {"case": case_to_dict(case), "events": [event_to_dict(e) for e in history]}
 
         def text() -> str:

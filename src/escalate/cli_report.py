@@ -1,6 +1,7 @@
-"""The `escalate report` command: management figures from the event log as text, CSV or JSON.
+"""The `escalate report` and `escalate rate` commands: management figures from the event log
+as text, CSV, JSON or an HTML page, and customer ratings.
 
-Register it on the main group with `main.add_command(report)`.
+Register them on the main group with `main.add_command(report)` and `main.add_command(rate)`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,22 @@ from typing import IO, Any
 
 import click
 
-from .cli_common import EXIT_ERROR, db_option, open_desk, policy_option, reports_errors
-from .report import TRENDS, build_report
+from .cli_common import (
+    EXIT_ERROR,
+    db_option,
+    emit,
+    json_option,
+    open_desk,
+    policy_option,
+    printable,
+    reports_errors,
+)
+from .codec import case_to_dict
+from .desk import Desk
+from .model import Case, Event
+from .reporting import TRENDS, Report, build_report
 
-__all__ = ["WhenParam", "report"]
+__all__ = ["WhenParam", "rate", "report", "show_html"]
 
 
 class _OneLineBadParameter(click.BadParameter):
@@ -59,20 +72,33 @@ class WhenParam(click.ParamType[datetime]):
               help="End of the window, exclusive (ISO date or datetime; UTC if no zone).")
 @click.option("--trend", type=click.Choice(TRENDS), default="week", show_default=True,
               help="Period of the trend rows (weeks are ISO weeks, Monday first).")
-@click.option("--format", "fmt", type=click.Choice(("table", "csv", "json")), default="table",
-              show_default=True, help="Aligned text tables, CSV sections or one JSON document.")
+@click.option("--format", "fmt", type=click.Choice(("table", "csv", "json", "html")),
+              default="table", show_default=True,
+              help="Aligned text tables, CSV sections, one JSON document or one HTML page.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of standard output.")
+@click.option("--case-pages", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --format html: write the timeline page of every breached case "
+                   "into this folder and link the report to them.")
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the trends to this PNG file (needs escalate[charts]).")
 @reports_errors
 def report(db: str, policy_path: str, since: datetime | None, until: datetime | None,
-           trend: str, fmt: str, chart: Path | None) -> None:
+           trend: str, fmt: str, output: Path | None, case_pages: Path | None,
+           chart: Path | None) -> None:
     """Per-agent, per-tier, per-channel and per-priority figures, shuffling and trends."""
+    if case_pages is not None and fmt != "html":
+        raise _OneLineBadParameter("only goes with --format html", param_hint="'--case-pages'")
     if since is not None and until is not None and since >= until:
         raise _OneLineBadParameter(f"must be after --since ({since.isoformat()}), got "
                                    f"{until.isoformat()}", param_hint="'--until'")
     with open_desk(db, policy_path) as desk:
         result = build_report(desk.events(until=until), policy=desk.policy, since=since,
                               until=until, trend=trend)
+        links = None
+        if case_pages is not None:
+            base = output.parent if output is not None else Path.cwd()
+            links = _write_case_pages(desk, result, case_pages, base)
     if chart is not None:
         from .chart import render_trends_png
 
@@ -84,8 +110,73 @@ def report(db: str, policy_path: str, since: datetime | None, until: datetime | 
             sys.exit(EXIT_ERROR)
         click.echo(f"wrote the trend chart to {chart}", err=True)
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
     elif fmt == "csv":
-        click.echo(result.to_csv(), nl=False)
+        text = result.to_csv()
+    elif fmt == "html":
+        text = result.to_html(case_links=links)
     else:
-        click.echo(result.to_text(), nl=False)
+        text = result.to_text()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    _write(output, text)
+    click.echo(f"wrote the {fmt} report to {output}", err=True)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write `text` to `path`, or exit with one line saying why it could not be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {str(path)!r}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _write_case_pages(desk: Desk, result: Report, folder: Path, base: Path) -> str:
+    """Write one timeline page per breached case; return the report's link format."""
+    from .reporting.timeline import write_case_pages
+
+    try:
+        write_case_pages(desk, (b.case_id for b in result.breaches), folder)
+    except OSError as exc:
+        click.echo(f"error: cannot write the case pages into {str(folder)!r}: "
+                   f"{exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        prefix = folder.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        prefix = folder.resolve().as_uri()
+    return prefix + "/{file}.html"
+
+
+def show_html(case: Case, history: list[Event], desk: Desk, output: Path | None) -> None:
+    """Print or write the timeline page of `case` (`escalate show CASE --format html`)."""
+    from .reporting.timeline import render_case_html
+
+    page = render_case_html(case, history, desk.policy, desk.clock.now())
+    if output is None:
+        click.echo(page, nl=False)
+        return
+    _write(output, page)
+    click.echo(f"wrote the timeline of {case.id} to {output}", err=True)
+
+
+@click.command(name="rate")
+@click.argument("case_id")
+@click.option("--score", required=True, help="The customer's satisfaction, 1 (bad) to 5 (good).")
+@click.option("--comment", default=None, help="What the customer said.")
+@click.option("--by", default=None,
+              help="The agent relaying the rating; leave out when the customer rates.")
+@db_option
+@policy_option
+@json_option
+@reports_errors
+def rate(case_id: str, score: str, comment: str | None, by: str | None, db: str,
+         policy_path: str, as_json: bool) -> None:
+    """Record the customer's rating of a resolved or closed case (the last rating counts)."""
+    value: object = int(score) if score.strip().lstrip("-").isdigit() else score
+    with open_desk(db, policy_path) as desk:
+        case = desk.rate(case_id, score=value, comment=comment, by=by)  # type: ignore[arg-type]
+    emit(case_to_dict(case), as_json,
+         lambda: printable(f"{case.id}  rated {value}/5" + (f": {comment}" if comment else "")))

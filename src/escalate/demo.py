@@ -6,13 +6,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
+from pathlib import Path
 
 from .clock import ManualClock
 from .desk import Desk
 from .model import Event
 from .policy import Policy
+from .reporting.timeline import write_case_pages
 
-__all__ = ["demo_policy", "policy_text", "run_demo"]
+__all__ = ["demo_policy", "policy_text", "run_demo", "write_html_report"]
 
 #: Monday 2026-11-23, 09:00 in Bucharest.
 START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -36,8 +38,21 @@ def _story(event: Event) -> str:
            f"{event.owner_after}{reason}"
 
 
-def run_demo(url: str, say: Callable[[str], None] = print) -> Desk:
-    """Run the week on the store at `url`, telling the story through `say`; returns the desk."""
+def write_html_report(desk: Desk, path: Path) -> Path:
+    """Write the week's report as one HTML page at `path`, with the timeline page of every
+    breached case in a `cases` folder beside it; return `path`."""
+    report = desk.report(trend="day")
+    write_case_pages(desk, (b.case_id for b in report.breaches), path.parent / "cases")
+    path.write_text(report.to_html(case_links="cases/{file}.html"), encoding="utf-8")
+    return path
+
+
+def run_demo(url: str, say: Callable[[str], None] = print, *,
+             html: Path | None = None) -> Desk:
+    """Run the week on the store at `url`, telling the story through `say`; returns the desk.
+
+    With `html`, the report is also written there as an HTML page (`write_html_report`).
+    """
     clock = ManualClock(START)
     desk = Desk(demo_policy(), store=url, clock=clock, autoload_plugins=False)
     seen = 0
@@ -60,6 +75,7 @@ def run_demo(url: str, say: Callable[[str], None] = print) -> Desk:
     desk.claim(printer.id, by="ana")
     later(25)
     desk.resolve(printer.id, by="ana", resolution="replaced the toner cartridge")
+    desk.rate(printer.id, score=5, comment="Fixed in half an hour, and ana explained why")
     invoice = desk.open(title="Invoice is wrong", customer="c-17", channel="email")
     later(10)
     desk.claim(invoice.id, by="ana")
@@ -81,6 +97,7 @@ def run_demo(url: str, say: Callable[[str], None] = print) -> Desk:
     desk.respond(outage.id, by="cy", message="We are on it")
     later(90)
     desk.resolve(outage.id, by="cy", resolution="restarted the payment gateway")
+    desk.rate(outage.id, score=2, comment="Nobody answered for two hours while the shop was down")
     desk.claim(invoice.id, by="bo")
     show("\nSpecialists take the outage; bo starts on the invoice:")
 
@@ -94,6 +111,12 @@ def run_demo(url: str, say: Callable[[str], None] = print) -> Desk:
     show("\nThe worker ticks on: 20 business hours per tier, then up; the top re-alerts")
     desk.dispatch()
 
+    _summary(desk, say, html)
+    return desk
+
+
+def _summary(desk: Desk, say: Callable[[str], None], html: Path | None) -> None:
+    """The end of the week: every case, the events, the outbox, verify, the report."""
     cases = desk.cases()
     kinds = Counter(event.kind.value for event in desk.events())
     say("\nAt the end of the week:")
@@ -107,4 +130,6 @@ def run_demo(url: str, say: Callable[[str], None] = print) -> Desk:
     say(f"  verify: {problems if problems else 'all invariants hold'}")
     say("\nThe report a manager reads at the end of the week (escalate report):\n")
     say(desk.report().to_text())
-    return desk
+    if html is not None:
+        write_html_report(desk, html)
+        say(f"The same report as a web page: {html.resolve().as_uri()}")

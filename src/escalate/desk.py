@@ -277,6 +277,23 @@ class Desk:
         body = _required(inputs.text(text, "note text"))
         return self._act(case_id, Action.NOTE, by, lambda case, actor: _same(case, body))
 
+    def rate(self, case_id: str, *, score: int, comment: str | None = None,
+             by: str | None = None) -> Case:
+        """Record the customer's satisfaction (1-5) with a resolved or closed case: `rated`.
+
+        `by` None means the customer rated it; an agent who relays a rating (a phone survey)
+        passes their name. The status does not change; a new rating replaces the last one
+        in the reports.
+        """
+        value = inputs.score(score)
+        words = inputs.text(comment, "comment", required=False)
+        actor = None if by is None else inputs.actor_name(by)
+        data = {"score": value, "rated_by": actor or "customer"}
+        return self._act(case_id, Action.RATE, actor,
+                         lambda case, _a: _Step(owner=case.owner, tier=case.tier, reason=words,
+                                                data=data),
+                         anonymous=by is None)
+
     def remove_agent(self, name: str, *, by: str | None = None,
                      reason: str | None = None) -> list[Event]:
         """Hand every unclosed case owned by `name` back to its tier's queue, one event each.
@@ -495,10 +512,15 @@ class Desk:
 
     def _act(self, case_id: str, action: Action, by: str | None,
              decide: Callable[[Case, str | None], _Step],
-             check: Callable[[Case], bool] | None = None) -> Case:
-        """Load, authorize, check the lifecycle, decide, and commit; retry lost races."""
+             check: Callable[[Case], bool] | None = None, anonymous: bool = False) -> Case:
+        """Load, authorize, check the lifecycle, decide, and commit; retry lost races.
+
+        `anonymous` lets `by` be None for actions nobody on the desk takes (a customer's
+        rating); otherwise only a return may have no actor.
+        """
         case_id = self._case_id(case_id)
-        actor = by if by is None and action is Action.RETURN else inputs.actor_name(by)
+        nobody = by is None and (anonymous or action is Action.RETURN)
+        actor = None if nobody else inputs.actor_name(by)
         for attempt in range(self.conflict_retries + 1):
             case = self.get(case_id)
             if check is not None and not check(case):

@@ -20,6 +20,7 @@ __all__ = [
     "filter_text",
     "limit",
     "owner_ref",
+    "score",
     "statuses",
     "text",
 ]
@@ -82,6 +83,13 @@ def actor_name(value: object, what: str = "by") -> str:
     if name != name.strip():
         raise InvalidInput(f"{what}={name!r} has surrounding spaces; pass the agent's name")
     return name
+
+
+def score(value: object) -> int:
+    """A satisfaction score: a whole number from 1 (very unhappy) to 5 (very happy)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise InvalidInput(f"score must be a whole number from 1 to 5, got {value!r}")
+    return value
 
 
 def custom_fields(value: object) -> dict[str, Any]:

@@ -44,6 +44,7 @@ _TRANSITIONS: list[tuple[Action, list[str], str | None]] = [
     (Action.WARN, [_O, _A], None),
     (Action.BREACH, [_O, _A], None),
     (Action.REALERT, [_O, _A], None),
+    (Action.RATE, [_R, _C], None),
 ]
 
 _MACHINE = Machine(

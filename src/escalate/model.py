@@ -53,6 +53,7 @@ class Action(enum.StrEnum):
     WARN = "warn"
     BREACH = "breach"
     REALERT = "realert"
+    RATE = "rate"
 
 
 class EventKind(enum.StrEnum):
@@ -74,6 +75,7 @@ class EventKind(enum.StrEnum):
     BREACHED = "breached"
     REALERTED = "realerted"
     RETURNED = "returned"
+    RATED = "rated"
 
 
 #: The event kind each action records.
@@ -94,6 +96,7 @@ EVENT_OF_ACTION: Mapping[Action, EventKind] = MappingProxyType({
     Action.WARN: EventKind.WARNED,
     Action.BREACH: EventKind.BREACHED,
     Action.REALERT: EventKind.REALERTED,
+    Action.RATE: EventKind.RATED,
 })
 
 

@@ -32,6 +32,7 @@ HEADLINES: dict[EventKind, str] = {
     EventKind.BREACHED: "commitment missed: {reason}",
     EventKind.REALERTED: "still unresolved at the top: {reason}",
     EventKind.RETURNED: "returned to the {tier} queue",
+    EventKind.RATED: "rated by the customer: {reason}",
 }
 
 _CUSTOMER_KINDS = frozenset({EventKind.OPENED, EventKind.WAITED, EventKind.RESOLVED,

@@ -5,10 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import attrs
 import pytest
 
 from escalate import Desk, ManualClock, Policy
+from escalate.policy import NotificationSettings
 from escalate.stores import sqlite as sqlite_store
+
+#: An outbox row as the first schema stored it (no lease id), with a key of that time.
+OLD_ROW = ("C-1:2:ana:log", "C-1", 2, "ana", "log", "s", "b\n", "2020-01-01T00:00:00+00:00",
+           "pending", 0, "2020-01-01T00:00:00+00:00", None, None)
 
 
 def test_an_older_schema_is_migrated_with_its_data(tmp_path: Path, policy: Policy,
@@ -16,16 +22,23 @@ def test_an_older_schema_is_migrated_with_its_data(tmp_path: Path, policy: Polic
     path = tmp_path / "cases.db"
     with monkeypatch.context() as patch:
         patch.setattr(sqlite_store, "MIGRATIONS", sqlite_store.MIGRATIONS[:1])
-        old = Desk(policy, store=f"sqlite:///{path}", clock=ManualClock(),
+        silent = attrs.evolve(policy, notifications=NotificationSettings(channels=()))
+        old = Desk(silent, store=f"sqlite:///{path}", clock=ManualClock(),
                    autoload_plugins=False)
         case = old.open(title="t", customer="c", channel="phone", by="ana")
         old.claim(case.id, by="ana")
         old.note(case.id, "kept across the migration", by="ana")
         history = old.history(case.id)
         old.shutdown()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        db.execute("INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", OLD_ROW)
     new = Desk(policy, store=f"sqlite:///{path}", clock=ManualClock(), autoload_plugins=False)
     assert new.history(case.id) == history
+    (kept,) = new.outbox(case_id="C-1")
+    assert (kept.key, kept.attempts, kept.lease_id) == ("C-1:2:ana:log", 0, 0)
+    (sent,) = [n for n in new.dispatch(limit=1000) if n.key == kept.key]
+    assert (sent.status, sent.attempts, sent.lease_id) == ("delivered", 1, 1)
     assert new.verify() == []
     assert new.claim(new.open(title="u", customer="c", channel="web").id, by="bo").version == 2
     db = sqlite3.connect(path)

@@ -316,16 +316,19 @@ def test_claimed_rows_are_leased(store: Store) -> None:
     lease = timedelta(minutes=5)
     first = store.claim_notifications(T0, 2, lease)
     assert [n.recipient for n in first] == ["ana", "bo"], "oldest first, up to the limit"
-    assert first[0] == notes[0], "the claimed row is returned as it was before the lease"
+    assert first[0] == attrs.evolve(notes[0], next_attempt_at=T0 + lease, attempts=1,
+                                    lease_id=1), "returned as it is after the claim"
     second = store.claim_notifications(T0, 10, lease)
     assert [n.recipient for n in second] == ["cy"]
     for moment in (T0, T0 + timedelta(minutes=4, seconds=59)):
         assert store.claim_notifications(moment, 10, lease) == []
     stored = store.notifications()
     assert all(n.next_attempt_at == T0 + lease for n in stored)
-    assert all(n.status == "pending" and n.attempts == 0 for n in stored)
+    assert all(n.status == "pending" and n.attempts == n.lease_id == 1 for n in stored), \
+        "a claim counts the attempt"
     again = store.claim_notifications(T0 + lease, 10, lease)
     assert sorted(n.recipient for n in again) == ["ana", "bo", "cy"]
+    assert all(n.attempts == n.lease_id == 2 for n in again)
 
 
 def test_only_due_pending_rows_are_claimed(store: Store) -> None:

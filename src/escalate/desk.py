@@ -325,11 +325,13 @@ class Desk:
 
     # -- timers ------------------------------------------------------------------------
 
-    def tick(self, now: datetime | None = None, *, batch: int = 500) -> list[Event]:
+    def tick(self, now: datetime | None = None, *, batch: int = 500,
+             stop: threading.Event | None = None) -> list[Event]:
         """Fire every timer due at `now` (default: the clock's now), earliest first.
 
         Warnings, SLA breaches, tier escalations and top-tier re-alerts are recorded as events,
-        each timer in its own transaction; returns the events recorded, in order.
+        each timer in its own transaction; returns the events recorded, in order. When `stop`
+        is set, the tick returns after the timer in flight and leaves the rest due.
         """
         moment = _aware(now, "now") or self.clock.now()
         recorded: list[Event] = []
@@ -343,11 +345,11 @@ class Desk:
             return change
 
         while True:
-            fired = self.store.fire_due(moment, batch, handle)
+            fired = self.store.fire_due(moment, batch, handle, stop)
             for event in fired:
                 self._observe(prepared[(event.case_id, event.seq)], event)
             recorded.extend(fired)
-            if not fired:
+            if not fired or (stop is not None and stop.is_set()):
                 return recorded
 
     def _fire(self, case: Case, timer: Timer) -> Change | None:
@@ -427,11 +429,17 @@ class Desk:
 
     # -- notifications ---------------------------------------------------------------------
 
-    def dispatch(self, now: datetime | None = None, *, limit: int = 100) -> list[Notification]:
-        """Deliver due outbox rows through the notifier hooks; returns them with their outcome."""
-        moment = _aware(now, "now") or self.clock.now()
-        return outbox.deliver_due(self.store, self._deliver, self.policy.notifications, moment,
-                                  self._rng, limit)
+    def dispatch(self, now: datetime | None = None, *, limit: int = 100,
+                 stop: threading.Event | None = None) -> list[Notification]:
+        """Deliver due outbox rows through the notifier hooks; returns them with their outcome.
+
+        Rows are claimed one at a time, each just before it is sent (see escalate.outbox);
+        when `stop` is set, no further row is claimed.
+        """
+        moment = _aware(now, "now")
+        clock = self.clock.now if moment is None else (lambda: moment)
+        return outbox.deliver_due(self.store, self._deliver, self.policy.notifications, clock,
+                                  self._rng, limit, stop)
 
     def _deliver(self, notification: Notification) -> bool | None:
         """Offer the row to each notifier in turn; one that raises does not stop the others."""

@@ -12,7 +12,7 @@ from .model import Agent, Case, Event, EventKind
 from .policy import DEFAULT_TEMPLATE, Policy, Tier
 from .stores.base import Notification
 
-__all__ = ["HEADLINES", "plan", "recipients"]
+__all__ = ["HEADLINES", "outbox_key", "plan", "recipients"]
 
 #: One line per event kind, used as the notification's headline.
 HEADLINES: dict[EventKind, str] = {
@@ -37,6 +37,21 @@ HEADLINES: dict[EventKind, str] = {
 
 _CUSTOMER_KINDS = frozenset({EventKind.OPENED, EventKind.WAITED, EventKind.RESOLVED,
                              EventKind.REOPENED, EventKind.CLOSED})
+
+
+def _key_part(text: str) -> str:
+    """`text` with "%" and ":" percent-encoded, so that it never contains the separator."""
+    return text.replace("%", "%25").replace(":", "%3A")
+
+
+def outbox_key(case_id: str, seq: int, recipient: str, channel: str) -> str:
+    """The outbox key of one message: "case:seq:recipient:channel", each part escaped.
+
+    "%" and ":" inside a part are written "%25" and "%3A", so two different messages never
+    share a key (case "T" telling "1:bo" and case "T:1" telling "bo" differ). A key whose
+    parts hold neither character reads as before the escaping was introduced.
+    """
+    return ":".join((_key_part(case_id), str(seq), _key_part(recipient), _key_part(channel)))
 
 
 def _tier(policy: Policy, name: str | None) -> Tier | None:
@@ -108,7 +123,7 @@ def _render(policy: Policy, case: Case, event: Event, recipient: str,
     template = policy.notifications.templates.get(event.kind.value, DEFAULT_TEMPLATE)
     values = _fields(case, event, recipient)
     return Notification(
-        key=f"{case.id}:{event.seq}:{recipient}:{channel}", case_id=case.id, seq=event.seq,
+        key=outbox_key(case.id, event.seq, recipient, channel), case_id=case.id, seq=event.seq,
         recipient=recipient, channel=channel, subject=template.subject.format_map(values),
         body=template.body.format_map(values).rstrip() + "\n", created_at=event.at,
         next_attempt_at=event.at,

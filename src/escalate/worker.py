@@ -50,14 +50,16 @@ def run_worker(desk: Desk, *, max_sleep: float = 30.0, stop: threading.Event | N
     log.info("worker started on %s", desk.store.url)
     with _stop_on_signals(stop, handle_signals):
         while not stop.is_set():
-            fired = desk.tick()
+            fired = desk.tick(stop=stop)
             if fired:
                 kinds: dict[str, int] = {}
                 for event in fired:
                     kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
                 log.info("fired %d timer events: %s", len(fired),
                          ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
-            delivered = desk.dispatch()
+            if stop.is_set():
+                break
+            delivered = desk.dispatch(stop=stop)
             if delivered:
                 log.info("dispatched %d notifications", len(delivered))
             rounds += 1

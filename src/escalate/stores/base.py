@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from ..errors import StorageError
 from ..model import Action, Case, Event
 
-__all__ = ["CaseQuery", "Change", "Notification", "Store", "Timer", "TimerHandler"]
+__all__ = ["CaseQuery", "Change", "Notification", "Store", "Timer", "TimerHandler",
+           "distinct_notifications", "key_clash"]
 
 
 @attrs.frozen
@@ -26,7 +28,12 @@ class Timer:
 
 @attrs.frozen
 class Notification:
-    """One message to one recipient on one channel, kept in the outbox until delivered."""
+    """One message to one recipient on one channel, kept in the outbox until delivered.
+
+    `attempts` counts claims for delivery (a claim is an attempt, whatever its outcome);
+    `lease_id` is the fencing token: it grows by one with every claim and is never reset, and
+    an outcome is stored only while the stored row still carries the same `lease_id`.
+    """
 
     key: str
     case_id: str
@@ -41,6 +48,34 @@ class Notification:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     delivered_at: datetime | None = None
+    lease_id: int = 0
+
+    @property
+    def identity(self) -> tuple[str, int, str, str]:
+        """What the key stands for: (case id, event seq, recipient, channel)."""
+        return (self.case_id, self.seq, self.recipient, self.channel)
+
+
+def distinct_notifications(notes: tuple[Notification, ...]) -> tuple[Notification, ...]:
+    """`notes` without repeats of one message; StorageError when two messages share a key.
+
+    The same message listed twice is kept once. Two rows with one key but a different case,
+    event, recipient or channel would lose one of them, so that is refused, never ignored.
+    """
+    seen: dict[str, Notification] = {}
+    for note in notes:
+        first = seen.setdefault(note.key, note)
+        if first.identity != note.identity:
+            raise key_clash(note.key, first.identity, note.identity)
+    return tuple(seen.values())
+
+
+def key_clash(key: str, stored: tuple[object, ...], new: tuple[object, ...]) -> StorageError:
+    """The error for two different messages that share outbox key `key`."""
+    return StorageError(
+        f"outbox key {key!r} already belongs to case {stored[0]!r} event {stored[1]} for "
+        f"{stored[2]!r} on {stored[3]!r}, not case {new[0]!r} event {new[1]} for {new[2]!r} on "
+        f"{new[3]!r}; nothing was written: build keys with escalate.notify.outbox_key")
 
 
 @attrs.frozen
@@ -139,11 +174,14 @@ class Store(abc.ABC):
         """The earliest stored timer due time, or None when no timer is stored."""
 
     @abc.abstractmethod
-    def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
+    def fire_due(self, now: datetime, limit: int, handler: TimerHandler,
+                 stop: threading.Event | None = None) -> list[Event]:
         """Act on up to `limit` timers due at or before `now`, earliest first.
 
         Each timer is handled in its own transaction that re-reads the timer and the case, so
-        a timer is acted on exactly once even when several desks tick the same store.
+        a timer is acted on exactly once even when several desks tick the same store. When
+        `stop` is set, no further timer is started: the call returns after the transaction
+        in flight.
         """
 
     @abc.abstractmethod
@@ -156,13 +194,20 @@ class Store(abc.ABC):
                             lease: timedelta) -> list[Notification]:
         """Lease up to `limit` pending rows whose next attempt is due, oldest first.
 
-        A leased row's next attempt moves to `now + lease` in the same transaction, so other
-        dispatchers skip it; if the dispatcher dies, the lease runs out and the row is due again.
+        In the same transaction each claimed row's next attempt moves to `now + lease` (other
+        dispatchers skip it), its `attempts` grows by one (a claim is an attempt) and its
+        `lease_id` grows by one; the rows are returned as they are after the claim. If the
+        dispatcher dies, the lease runs out and the row is due again.
         """
 
     @abc.abstractmethod
-    def update_notification(self, notification: Notification) -> None:
-        """Store the outcome of a delivery attempt (status, attempts, errors, times)."""
+    def update_notification(self, notification: Notification) -> bool:
+        """Store the outcome of a delivery attempt (status, attempts, errors, times).
+
+        Fenced: the row is written only when the stored row still has the notification's
+        `lease_id`, that is when no other dispatcher claimed it since. Returns whether the
+        row was written; a stale outcome changes nothing and returns False.
+        """
 
     def wait_for_timer_change(self, timeout: float,
                               stop: threading.Event | None = None) -> bool:

@@ -12,7 +12,16 @@ import attrs
 
 from ..errors import ConflictError
 from ..model import Case, Event
-from .base import CaseQuery, Change, Notification, Store, Timer, TimerHandler
+from .base import (
+    CaseQuery,
+    Change,
+    Notification,
+    Store,
+    Timer,
+    TimerHandler,
+    distinct_notifications,
+    key_clash,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -71,11 +80,16 @@ class MemoryStore(Store):
             seqs = [event.seq for event in change.events]
             if seqs and (seqs[0] <= last or seqs != sorted(set(seqs))):
                 raise ConflictError(case.id, change.expected_version)
+            notes = distinct_notifications(change.notifications)
+            for note in notes:
+                stored = self._outbox.get(note.key)
+                if stored is not None and stored.identity != note.identity:
+                    raise key_clash(note.key, stored.identity, note.identity)
             self._cases[case.id] = case
             self._events.setdefault(case.id, []).extend(change.events)
             if change.timers is not None:
                 self._set_timers(case.id, change.timers)
-            for note in change.notifications:
+            for note in notes:
                 self._outbox.setdefault(note.key, note)
 
     def _set_timers(self, case_id: str, timers: tuple[Timer, ...]) -> None:
@@ -116,12 +130,15 @@ class MemoryStore(Store):
                 heapq.heappop(self._heap)
             return self._heap[0][0] if self._heap else None
 
-    def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
+    def fire_due(self, now: datetime, limit: int, handler: TimerHandler,
+                 stop: threading.Event | None = None) -> list[Event]:
         """Pop due timers in order and commit what the handler returns, one at a time."""
         fired: list[Event] = []
         handled = 0
         with self._lock:
             while self._heap and handled < limit and self._heap[0][0] <= now:
+                if stop is not None and stop.is_set():
+                    break
                 entry = heapq.heappop(self._heap)
                 timer = self._current_timer(entry)
                 case = None if timer is None else self._cases.get(timer.case_id)
@@ -149,17 +166,22 @@ class MemoryStore(Store):
 
     def claim_notifications(self, now: datetime, limit: int,
                             lease: timedelta) -> list[Notification]:
-        """Lease due pending rows by moving their next attempt past the lease."""
+        """Lease due pending rows: next attempt past the lease, one more attempt and lease id."""
         with self._lock:
             due = [n for n in self._outbox.values()
                    if n.status == "pending" and (n.next_attempt_at or n.created_at) <= now]
             due.sort(key=lambda n: (n.next_attempt_at or n.created_at, n.key))
-            claimed = due[:limit]
+            claimed = [attrs.evolve(note, next_attempt_at=now + lease, attempts=note.attempts + 1,
+                                    lease_id=note.lease_id + 1) for note in due[:limit]]
             for note in claimed:
-                self._outbox[note.key] = attrs.evolve(note, next_attempt_at=now + lease)
+                self._outbox[note.key] = note
             return claimed
 
-    def update_notification(self, notification: Notification) -> None:
-        """Replace the stored row with the same key."""
+    def update_notification(self, notification: Notification) -> bool:
+        """Replace the stored row with the same key, if its lease id still matches."""
         with self._lock:
+            stored = self._outbox.get(notification.key)
+            if stored is None or stored.lease_id != notification.lease_id:
+                return False
             self._outbox[notification.key] = notification
+            return True

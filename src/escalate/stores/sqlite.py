@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..codec import (
     case_from_dict,
     case_to_dict,
@@ -21,7 +23,16 @@ from ..codec import (
 )
 from ..errors import ConflictError, StorageError
 from ..model import Action, Case, Event
-from .base import CaseQuery, Change, Notification, Store, Timer, TimerHandler
+from .base import (
+    CaseQuery,
+    Change,
+    Notification,
+    Store,
+    Timer,
+    TimerHandler,
+    distinct_notifications,
+    key_clash,
+)
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -107,7 +118,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     """,
+    # the fencing token of outbox claims: grows with every claim, an outcome must match it
+    """
+    ALTER TABLE outbox ADD COLUMN lease_id INTEGER NOT NULL DEFAULT 0;
+    """,
 )
+
+_OUTBOX_COLUMNS = ("key, case_id, seq, recipient, channel, subject, body, created_at, status,"
+                   " attempts, next_attempt_at, last_error, delivered_at, lease_id")
 
 _QUERY_COLUMNS = ("owner", "tier", "priority", "channel", "ladder", "customer")
 
@@ -298,11 +316,23 @@ class SqliteStore(Store):
                 [(t.case_id, t.clock, format_time(t.due_at), t.action.value)
                  for t in change.timers])
         if change.notifications:
-            db.executemany(
-                "INSERT OR IGNORE INTO outbox (key, case_id, seq, recipient, channel, subject,"
-                " body, created_at, status, attempts, next_attempt_at, last_error, delivered_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_notification_row(n) for n in change.notifications])
+            self._insert_notifications(db, distinct_notifications(change.notifications))
+
+    def _insert_notifications(self, db: sqlite3.Connection,
+                              notes: tuple[Notification, ...]) -> None:
+        """Insert new outbox rows; a row already stored is kept, a key clash is refused."""
+        before = db.total_changes
+        db.executemany(
+            f"INSERT OR IGNORE INTO outbox ({_OUTBOX_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_notification_row(n) for n in notes])
+        if db.total_changes - before == len(notes):
+            return
+        for note in notes:
+            stored = db.execute("SELECT case_id, seq, recipient, channel FROM outbox"
+                                " WHERE key = ?", (note.key,)).fetchone()
+            if stored is not None and tuple(stored) != note.identity:
+                raise key_clash(note.key, tuple(stored), note.identity)
 
     def case_ids(self) -> Iterator[str]:
         """Every case id, oldest first."""
@@ -340,7 +370,8 @@ class SqliteStore(Store):
         rows = self._read("SELECT MIN(due_at) FROM timers")
         return parse_time(rows[0][0]) if rows and rows[0][0] else None
 
-    def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
+    def fire_due(self, now: datetime, limit: int, handler: TimerHandler,
+                 stop: threading.Event | None = None) -> list[Event]:
         """Handle due timers earliest first, one IMMEDIATE transaction each.
 
         The earliest due timer is selected inside each transaction, so a timer written by an
@@ -352,6 +383,8 @@ class SqliteStore(Store):
         if not self._read("SELECT 1 FROM timers WHERE due_at <= ? LIMIT 1", (cutoff,)):
             return fired  # nothing due: no write lock taken
         for _ in range(limit):
+            if stop is not None and stop.is_set():
+                break
             with self._write() as db:
                 row = db.execute(
                     "SELECT t.case_id, t.clock, t.due_at, t.action, c.body FROM timers t"
@@ -381,7 +414,7 @@ class SqliteStore(Store):
         if case_id is not None:
             clauses.append("case_id = ?")
             params.append(case_id)
-        sql = "SELECT * FROM outbox"
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY created_at, key"
@@ -391,24 +424,29 @@ class SqliteStore(Store):
 
     def claim_notifications(self, now: datetime, limit: int,
                             lease: timedelta) -> list[Notification]:
-        """Lease due pending rows in one short transaction."""
+        """Lease due pending rows in one short transaction, counting the attempt."""
+        until = now + lease
         with self._write() as db:
             rows = db.execute(
-                "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+                " WHERE status = 'pending' AND next_attempt_at <= ?"
                 " ORDER BY next_attempt_at, key LIMIT ?", (format_time(now), limit)).fetchall()
-            until = format_time(now + lease)
-            db.executemany("UPDATE outbox SET next_attempt_at = ? WHERE key = ?",
-                           [(until, row[0]) for row in rows])
-        return [_notification(row) for row in rows]
+            db.executemany("UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1,"
+                           " lease_id = lease_id + 1 WHERE key = ?",
+                           [(format_time(until), row[0]) for row in rows])
+        claimed = [_notification(row) for row in rows]
+        return [attrs.evolve(note, next_attempt_at=until, attempts=note.attempts + 1,
+                             lease_id=note.lease_id + 1) for note in claimed]
 
-    def update_notification(self, notification: Notification) -> None:
-        """Store a delivery outcome."""
+    def update_notification(self, notification: Notification) -> bool:
+        """Store a delivery outcome, unless another claim has taken the row since."""
         row = _notification_row(notification)
         with self._write() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?,"
-                " last_error = ?, delivered_at = ? WHERE key = ?",
-                (row[8], row[9], row[10], row[11], row[12], row[0]))
+                " last_error = ?, delivered_at = ? WHERE key = ? AND lease_id = ?",
+                (row[8], row[9], row[10], row[11], row[12], row[0], row[13]))
+        return cursor.rowcount == 1
 
     def close(self) -> None:
         """Close the connection."""
@@ -436,7 +474,7 @@ def _notification_row(n: Notification) -> tuple[Any, ...]:
     return (n.key, n.case_id, n.seq, n.recipient, n.channel, n.subject, n.body,
             format_time(n.created_at), n.status, n.attempts,
             format_time(n.next_attempt_at or n.created_at), n.last_error,
-            None if n.delivered_at is None else format_time(n.delivered_at))
+            None if n.delivered_at is None else format_time(n.delivered_at), n.lease_id)
 
 
 def _notification(row: tuple[Any, ...]) -> Notification:
@@ -444,7 +482,7 @@ def _notification(row: tuple[Any, ...]) -> Notification:
         key=row[0], case_id=row[1], seq=row[2], recipient=row[3], channel=row[4],
         subject=row[5], body=row[6], created_at=parse_time(row[7]), status=row[8],
         attempts=row[9], next_attempt_at=parse_time(row[10]), last_error=row[11],
-        delivered_at=None if row[12] is None else parse_time(row[12]))
+        delivered_at=None if row[12] is None else parse_time(row[12]), lease_id=row[13])
 
 
 def _storage_error(doing: str, path: str, exc: sqlite3.Error) -> StorageError:

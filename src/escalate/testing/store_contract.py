@@ -19,7 +19,7 @@ import attrs
 import pytest
 
 from .. import lifecycle
-from ..errors import ConflictError
+from ..errors import ConflictError, StorageError
 from ..fold import apply
 from ..model import EVENT_OF_ACTION, Action, Agent, Case, Event, EventKind, Queue, Status
 from ..stores.base import CaseQuery, Change, Notification, Store, Timer
@@ -209,6 +209,27 @@ class StoreContract:
         assert all(len(store.events(f"K-{n}")) == 2 for n in range(60))
         assert store.next_due_at() is None
 
+    def test_fire_due_starts_no_timer_once_stop_is_set(self, store: Store) -> None:
+        """A set stop event ends fire_due after the timer in flight; the rest stay due."""
+        for n in range(5):
+            store.commit(attrs.evolve(new_case_change(f"K-{n}"), timers=(
+                Timer(f"K-{n}", "tier", T0 + timedelta(minutes=n), Action.ESCALATE),)))
+        stop = threading.Event()
+        handled: list[str] = []
+
+        def handler(case: Case, timer: Timer) -> Change:
+            handled.append(case.id)
+            stop.set()  # as a signal arriving while this timer's transaction runs
+            event = following(case, Action.NOTE, timer.due_at)
+            return Change(case=apply(case, event), events=(event,),
+                          expected_version=case.version, timers=())
+
+        fired = store.fire_due(T0 + timedelta(hours=1), 10, handler, stop)
+        assert handled == ["K-0"] and [e.case_id for e in fired] == ["K-0"]
+        assert store.fire_due(T0 + timedelta(hours=1), 10, handler, stop) == []
+        assert handled == ["K-0"]
+        assert store.next_due_at() == T0 + timedelta(minutes=1)
+
     def test_fire_due_leaves_future_timers_and_drops_declined_ones(self, store: Store) -> None:
         """Only due timers are offered; a handler that declines removes the stale timer."""
         store.commit(attrs.evolve(new_case_change("K-1"), timers=(
@@ -254,3 +275,57 @@ class StoreContract:
         assert store.claim_notifications(T0 + timedelta(minutes=4), 10, lease) == []
         again = store.claim_notifications(T0 + timedelta(minutes=5), 10, lease)
         assert [n.recipient for n in again] == ["bo"]
+
+    def test_a_claim_counts_the_attempt_and_fences_a_stale_outcome(self, store: Store) -> None:
+        """Each claim adds an attempt and a lease id; an outcome from a lost lease is refused."""
+        store.commit(attrs.evolve(new_case_change("K-1"),
+                                  notifications=(notification("K-1", 1, "bo"),)))
+        lease = timedelta(minutes=5)
+        (slow,) = store.claim_notifications(T0, 1, lease)
+        assert (slow.attempts, slow.lease_id, slow.next_attempt_at) == (1, 1, T0 + lease)
+        (fast,) = store.claim_notifications(T0 + lease, 1, lease)
+        assert (fast.attempts, fast.lease_id) == (2, 2)
+        assert store.update_notification(attrs.evolve(fast, status="delivered",
+                                                      delivered_at=T0 + lease))
+        late = attrs.evolve(slow, last_error="timed out", next_attempt_at=T0 + 2 * lease)
+        assert not store.update_notification(late), "the first claim's outcome is stale"
+        (stored,) = store.notifications()
+        assert (stored.status, stored.attempts, stored.lease_id) == ("delivered", 2, 2)
+        assert stored.last_error is None
+
+    def test_each_due_row_is_claimed_by_one_dispatcher(self, store: Store) -> None:
+        """Dispatchers claiming one row at a time from several threads never share a row."""
+        notes = tuple(notification("K-1", 1, f"r{n:02}") for n in range(40))
+        store.commit(attrs.evolve(new_case_change("K-1"), notifications=notes))
+        claims: list[tuple[str, int, int]] = []
+        lock = threading.Lock()
+
+        def work() -> None:
+            while claimed := store.claim_notifications(T0, 1, timedelta(minutes=5)):
+                with lock:
+                    claims.extend((n.key, n.attempts, n.lease_id) for n in claimed)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(claims) == sorted((n.key, 1, 1) for n in notes)
+
+    def test_an_outbox_key_clash_is_refused_and_writes_nothing(self, store: Store) -> None:
+        """Two different messages with one key fail the commit instead of losing one."""
+        first = new_case_change("K-1")
+        store.commit(attrs.evolve(first, notifications=(notification("K-1", 1, "bo"),)))
+        event = following(first.case, Action.NOTE, T0)
+        clash = attrs.evolve(notification("K-1", 2, "cy"), key="K-1:1:bo:log")
+        change = Change(case=apply(first.case, event), events=(event,), expected_version=1,
+                        notifications=(clash,))
+        with pytest.raises(StorageError, match="K-1:1:bo:log"):
+            store.commit(change)
+        assert store.get("K-1") == first.case
+        assert [n.recipient for n in store.notifications()] == ["bo"]
+        twin = attrs.evolve(notification("K-2", 1, "cy"), key="K-2:1:x:log")
+        other = attrs.evolve(twin, recipient="dan")
+        with pytest.raises(StorageError, match="K-2:1:x:log"):
+            store.commit(attrs.evolve(new_case_change("K-2"), notifications=(twin, other)))
+        assert store.get("K-2") is None

@@ -89,6 +89,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_created ON {schema}.outbox (created_at, key);
     CREATE INDEX outbox_case ON {schema}.outbox (case_id);
     """,
+    # the fencing token of outbox claims: grows with every claim, an outcome must match it
+    """
+    ALTER TABLE {schema}.outbox ADD COLUMN lease_id bigint NOT NULL DEFAULT 0;
+    """,
 )
 
 

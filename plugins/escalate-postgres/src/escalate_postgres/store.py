@@ -28,7 +28,16 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from escalate.codec import case_from_dict, case_to_dict, event_from_dict, event_to_dict
 from escalate.errors import ConfigError, ConflictError, StorageError
 from escalate.model import Action, Case, Event
-from escalate.stores.base import CaseQuery, Change, Notification, Store, Timer, TimerHandler
+from escalate.stores.base import (
+    CaseQuery,
+    Change,
+    Notification,
+    Store,
+    Timer,
+    TimerHandler,
+    distinct_notifications,
+    key_clash,
+)
 
 from .options import Options, check_schema, parse_url, redact
 from .schema import migrate, quote
@@ -40,7 +49,7 @@ PAGE_SIZE = 2000
 
 _QUERY_COLUMNS = ("owner", "tier", "priority", "channel", "ladder", "customer")
 _OUTBOX_COLUMNS = ("key, case_id, seq, recipient, channel, subject, body, created_at, status,"
-                   " attempts, next_attempt_at, last_error, delivered_at")
+                   " attempts, next_attempt_at, last_error, delivered_at, lease_id")
 #: Marks a stored text that had to be JSON-encoded (PostgreSQL text cannot hold NUL).
 _MARK = "\x1bjson:"
 _CONNECT_TIMEOUT = 10
@@ -246,16 +255,31 @@ class PostgresStore(Store):
                         [(_put(t.case_id), _put(t.clock), t.due_at, _put(t.action.value))
                          for t in change.timers])
         if change.notifications:
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    f"INSERT INTO {s}.outbox ({_OUTBOX_COLUMNS})"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (key) DO NOTHING",
-                    [_notification_row(n) for n in change.notifications])
+            self._insert_notifications(conn, distinct_notifications(change.notifications))
         if change.timers is not None or change.notifications:
             # Delivered when the transaction commits, dropped if it rolls back.
             conn.execute("SELECT pg_notify(%s, %s)",
                          (self.channel, "timers" if change.timers is not None else "outbox"))
+
+    def _insert_notifications(self, conn: psycopg.Connection[TupleRow],
+                              notes: tuple[Notification, ...]) -> None:
+        """Insert new outbox rows; a row already stored is kept, a key clash is refused."""
+        s = self._s
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {s}.outbox ({_OUTBOX_COLUMNS})"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (key) DO NOTHING",
+                [_notification_row(n) for n in notes])
+            if cursor.rowcount == len(notes):
+                return
+        rows = conn.execute(f"SELECT key, case_id, seq, recipient, channel FROM {s}.outbox"
+                            " WHERE key = ANY(%s)", ([_put(n.key) for n in notes],)).fetchall()
+        stored = {_get(row[0]): (_get(row[1]), row[2], _get(row[3]), _get(row[4]))
+                  for row in rows}
+        for note in notes:
+            if stored.get(note.key, note.identity) != note.identity:
+                raise key_clash(note.key, stored[note.key], note.identity)
 
     def case_ids(self) -> Iterator[str]:
         """Every case id, oldest first."""
@@ -306,7 +330,8 @@ class PostgresStore(Store):
         rows = self._rows("read timers from", f"SELECT min(due_at) FROM {self._s}.timers")
         return _utc(rows[0][0]) if rows and rows[0][0] is not None else None
 
-    def fire_due(self, now: datetime, limit: int, handler: TimerHandler) -> list[Event]:
+    def fire_due(self, now: datetime, limit: int, handler: TimerHandler,
+                 stop: threading.Event | None = None) -> list[Event]:
         """Handle up to `limit` due timers, each in its own transaction, earliest first.
 
         Each transaction takes the case of the earliest due timer whose case row no other
@@ -321,6 +346,8 @@ class PostgresStore(Store):
         fired: list[Event] = []
         s = self._s
         for _ in range(max(0, limit)):
+            if stop is not None and stop.is_set():
+                break
             with self._transaction("fire a timer in") as conn:
                 claimed = conn.execute(
                     f"SELECT c.id, c.body FROM {s}.timers AS t"
@@ -419,27 +446,30 @@ class PostgresStore(Store):
 
     def claim_notifications(self, now: datetime, limit: int,
                             lease: timedelta) -> list[Notification]:
-        """Lease due pending rows (FOR UPDATE SKIP LOCKED) in one short transaction."""
+        """Lease due pending rows (SKIP LOCKED) in one statement, counting the attempt."""
         s = self._s
+        columns = ", ".join(f"o.{name.strip()}" for name in _OUTBOX_COLUMNS.split(","))
         with self._transaction("lease notifications in") as conn:
             rows = conn.execute(
-                f"SELECT {_OUTBOX_COLUMNS} FROM {s}.outbox"
+                f"WITH due AS (SELECT key, next_attempt_at FROM {s}.outbox"
                 " WHERE status = 'pending' AND next_attempt_at <= %s"
-                " ORDER BY next_attempt_at, key LIMIT %s FOR UPDATE SKIP LOCKED",
-                (now, _limit(limit))).fetchall()
-            if rows:
-                conn.execute(f"UPDATE {s}.outbox SET next_attempt_at = %s WHERE key = ANY(%s)",
-                             (now + lease, [row[0] for row in rows]))
-        return [_notification(row) for row in rows]
+                " ORDER BY next_attempt_at, key LIMIT %s FOR UPDATE SKIP LOCKED)"
+                f" UPDATE {s}.outbox AS o SET next_attempt_at = %s, attempts = o.attempts + 1,"
+                " lease_id = o.lease_id + 1 FROM due WHERE o.key = due.key"
+                f" RETURNING {columns}, due.next_attempt_at",
+                (now, _limit(limit), now + lease)).fetchall()
+        rows.sort(key=lambda row: (row[-1], row[0]))
+        return [_notification(row[:-1]) for row in rows]
 
-    def update_notification(self, notification: Notification) -> None:
-        """Store a delivery outcome."""
+    def update_notification(self, notification: Notification) -> bool:
+        """Store a delivery outcome, unless another claim has taken the row since."""
         row = _notification_row(notification)
         with self._transaction("record a delivery in") as conn:
-            conn.execute(
+            cursor = conn.execute(
                 f"UPDATE {self._s}.outbox SET status = %s, attempts = %s, next_attempt_at = %s,"
-                " last_error = %s, delivered_at = %s WHERE key = %s",
-                (row[8], row[9], row[10], row[11], row[12], row[0]))
+                " last_error = %s, delivered_at = %s WHERE key = %s AND lease_id = %s",
+                (row[8], row[9], row[10], row[11], row[12], row[0], row[13]))
+            return cursor.rowcount == 1
 
     def close(self) -> None:
         """Close the pool and the listening connection."""
@@ -510,7 +540,8 @@ def _timer(row: tuple[Any, ...]) -> Timer:
 def _notification_row(n: Notification) -> tuple[Any, ...]:
     return (_put(n.key), _put(n.case_id), n.seq, _put(n.recipient), _put(n.channel),
             _put(n.subject), _put(n.body), n.created_at, _put(n.status), n.attempts,
-            n.next_attempt_at or n.created_at, _put_opt(n.last_error), n.delivered_at)
+            n.next_attempt_at or n.created_at, _put_opt(n.last_error), n.delivered_at,
+            n.lease_id)
 
 
 def _notification(row: tuple[Any, ...]) -> Notification:
@@ -519,7 +550,7 @@ def _notification(row: tuple[Any, ...]) -> Notification:
         channel=_get(row[4]), subject=_get(row[5]), body=_get(row[6]),
         created_at=_utc(row[7]), status=_get(row[8]), attempts=row[9],
         next_attempt_at=_utc(row[10]), last_error=_get_opt(row[11]),
-        delivered_at=None if row[12] is None else _utc(row[12]))
+        delivered_at=None if row[12] is None else _utc(row[12]), lease_id=row[13])
 
 
 # -- errors --------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Pass `WebhookNotifier("https://hooks.example.com/escalate")` to `Desk(..., plugins=[...])`,
 or install this package and set `ESCALATE_WEBHOOK_URL`: the `escalate` entry point then
-builds the same notifier from the environment. Each request carries
+builds the same notifier from the environment. Each request carries the outbox key in
+`Idempotency-Key` (the same on every attempt of one message, so receivers can drop repeats) and
 `X-Escalate-Signature: t=<unix>,v1=<hex>`, an HMAC-SHA256 of `"<t>.<body>"` with the
 secret from `ESCALATE_WEBHOOK_SECRET` (or the `secret` setting); receivers check it with
 `verify_signature`. The secret is never logged or put into an error message.
@@ -25,7 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from escalate import ConfigError, Notification, hookimpl
 
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_CHANNEL",
     "DEFAULT_SECRET_ENV",
     "DEFAULT_TIMEOUT",
+    "IDEMPOTENCY_HEADER",
     "SHAPES",
     "SHAPE_ENV",
     "SIGNATURE_HEADER",
@@ -45,6 +47,7 @@ __all__ = [
     "WebhookDeliveryError",
     "WebhookNotifier",
     "escalate_deliver",
+    "header_value",
     "notifier_from_env",
     "sign",
     "verify_signature",
@@ -68,6 +71,11 @@ DEFAULT_CHANNEL = "webhook"
 DEFAULT_TIMEOUT = 10.0
 #: Payload shapes: the full notification as JSON, or `{"text": ...}` for chat webhooks.
 SHAPES = ("full", "chat")
+#: The request header carrying the outbox key, the same on every attempt of one message.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+#: Printable ASCII that header_value keeps as it is.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\')
 
 _RETRYABLE_4XX = frozenset({408, 429})
 _DETAIL_LIMIT = 200
@@ -139,6 +147,15 @@ def _timeout(value: object) -> float:
     if not seconds > 0:
         raise ConfigError("timeout", f"expected a positive number of seconds, got {value!r}")
     return seconds
+
+
+def header_value(text: str) -> str:
+    """`text` as a header value: printable ASCII kept, anything else percent-encoded (UTF-8).
+
+    Outbox keys escape their own "%" and ":", so an ASCII key is sent unchanged and every
+    key still gives one header value of its own.
+    """
+    return quote(text, safe=_HEADER_SAFE)
 
 
 class WebhookNotifier:
@@ -227,10 +244,12 @@ class WebhookNotifier:
         """POST the notification now; raise a WebhookDeliveryError when that fails."""
         target = self._target_for(notification.recipient)
         body = self.body(notification)
+        key = header_value(notification.key)
         headers = {"Content-Type": "application/json; charset=utf-8",
                    "User-Agent": f"escalate-webhook/{__version__}",
-                   "X-Escalate-Key": notification.key,
-                   "X-Escalate-Case": notification.case_id,
+                   IDEMPOTENCY_HEADER: key,
+                   "X-Escalate-Key": key,
+                   "X-Escalate-Case": header_value(notification.case_id),
                    **self.headers}
         if target.authorization:
             headers["Authorization"] = target.authorization

@@ -39,7 +39,7 @@ def closed_port() -> int:
 
 def test_signed_json_arrives_and_verifies(receiver: Receiver) -> None:
     notifier = WebhookNotifier(receiver.url(), secret=SECRET)
-    row = note("bo", attempts=2)
+    row = note("bo", attempts=2)  # as the outbox hands it over: the claim counted attempt 2
 
     assert notifier.escalate_deliver(notification=row) is True
 
@@ -52,10 +52,23 @@ def test_signed_json_arrives_and_verifies(receiver: Receiver) -> None:
     assert got.json() == {
         "type": "escalate.notification", "key": row.key, "case_id": "C-7", "seq": 3,
         "event_id": "C-7:3", "recipient": "bo", "channel": "webhook", "subject": row.subject,
-        "body": row.body, "created_at": "2026-03-02T09:00:00+00:00", "attempt": 3,
+        "body": row.body, "created_at": "2026-03-02T09:00:00+00:00", "attempt": 2,
     }
+    assert got.headers["Idempotency-Key"] == row.key
     stamp = int(got.headers[SIGNATURE_HEADER].split(",")[0].removeprefix("t="))
     assert abs(time.time() - stamp) < 5
+
+
+def test_a_key_outside_ascii_is_sent_percent_encoded(receiver: Receiver) -> None:
+    notifier = WebhookNotifier(receiver.url(), secret=SECRET)
+    row = note("ană", key="C-7:3:ană:webhook")
+
+    assert notifier.escalate_deliver(notification=row) is True
+
+    [got] = receiver.requests
+    assert got.headers["Idempotency-Key"] == "C-7:3:an%C4%83:webhook"
+    assert got.headers["X-Escalate-Key"] == "C-7:3:an%C4%83:webhook"
+    assert got.json()["key"] == row.key, "the body carries the key as it is"
 
 
 def test_secret_from_the_environment(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:

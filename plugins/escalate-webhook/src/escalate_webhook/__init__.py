@@ -232,7 +232,7 @@ class WebhookNotifier:
             "subject": notification.subject,
             "body": notification.body,
             "created_at": notification.created_at.isoformat(),
-            "attempt": notification.attempts + 1,
+            "attempt": max(notification.attempts, 1),  # the claim counted this one
         }
 
     def body(self, notification: Notification) -> bytes:

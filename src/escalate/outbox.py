@@ -63,7 +63,7 @@ def lease_for(settings: NotificationSettings) -> timedelta:
     """How long one claim holds a row: the `lease`, or twice the `timeout` if that is longer.
 
     A dispatcher gives up on an attempt after `timeout`, so a row is never handed to another
-    dispatcher while the send it is in is still awaited, however short the `lease`.
+    dispatcher while a send of it is still awaited, however short the `lease`.
     """
     return max(settings.lease, settings.timeout * 2)
 
@@ -91,7 +91,7 @@ def deliver_due(store: Store, deliver: Deliver, settings: NotificationSettings,
 
     `now` is read before each claim and after each attempt. When `stop` is set, no further
     row is claimed. An outcome the store refuses (the row was claimed again meanwhile, which
-    only happens when recording took longer than the lease) is logged and left out.
+    only happens when this dispatcher stalled past its claim) is logged and left out.
     """
     outcomes: list[Notification] = []
     hold = lease_for(settings)

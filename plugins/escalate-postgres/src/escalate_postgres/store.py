@@ -144,7 +144,7 @@ class PostgresStore(Store):
             raise _storage_error(doing, self._where, exc) from exc
 
     def _rows(self, doing: str, query: str, params: tuple[Any, ...] = ()) -> list[TupleRow]:
-        """Run one read statement outside any explicit transaction."""
+        """Run one statement (atomic by itself) outside any explicit transaction."""
         try:
             with self._pool.connection() as conn:
                 return conn.execute(query, params).fetchall()
@@ -446,30 +446,33 @@ class PostgresStore(Store):
 
     def claim_notifications(self, now: datetime, limit: int,
                             lease: timedelta) -> list[Notification]:
-        """Lease due pending rows (SKIP LOCKED) in one statement, counting the attempt."""
+        """Lease due pending rows (SKIP LOCKED) in one statement, counting the attempt.
+
+        One statement is atomic by itself, so it runs without BEGIN and COMMIT round trips.
+        """
         s = self._s
         columns = ", ".join(f"o.{name.strip()}" for name in _OUTBOX_COLUMNS.split(","))
-        with self._transaction("lease notifications in") as conn:
-            rows = conn.execute(
-                f"WITH due AS (SELECT key, next_attempt_at FROM {s}.outbox"
-                " WHERE status = 'pending' AND next_attempt_at <= %s"
-                " ORDER BY next_attempt_at, key LIMIT %s FOR UPDATE SKIP LOCKED)"
-                f" UPDATE {s}.outbox AS o SET next_attempt_at = %s, attempts = o.attempts + 1,"
-                " lease_id = o.lease_id + 1 FROM due WHERE o.key = due.key"
-                f" RETURNING {columns}, due.next_attempt_at",
-                (now, _limit(limit), now + lease)).fetchall()
+        rows = self._rows(
+            "lease notifications in",
+            f"WITH due AS (SELECT key, next_attempt_at FROM {s}.outbox"
+            " WHERE status = 'pending' AND next_attempt_at <= %s"
+            " ORDER BY next_attempt_at, key LIMIT %s FOR UPDATE SKIP LOCKED)"
+            f" UPDATE {s}.outbox AS o SET next_attempt_at = %s, attempts = o.attempts + 1,"
+            " lease_id = o.lease_id + 1 FROM due WHERE o.key = due.key"
+            f" RETURNING {columns}, due.next_attempt_at",
+            (now, _limit(limit), now + lease))
         rows.sort(key=lambda row: (row[-1], row[0]))
         return [_notification(row[:-1]) for row in rows]
 
     def update_notification(self, notification: Notification) -> bool:
         """Store a delivery outcome, unless another claim has taken the row since."""
         row = _notification_row(notification)
-        with self._transaction("record a delivery in") as conn:
-            cursor = conn.execute(
-                f"UPDATE {self._s}.outbox SET status = %s, attempts = %s, next_attempt_at = %s,"
-                " last_error = %s, delivered_at = %s WHERE key = %s AND lease_id = %s",
-                (row[8], row[9], row[10], row[11], row[12], row[0], row[13]))
-            return cursor.rowcount == 1
+        updated = self._rows(
+            "record a delivery in",
+            f"UPDATE {self._s}.outbox SET status = %s, attempts = %s, next_attempt_at = %s,"
+            " last_error = %s, delivered_at = %s WHERE key = %s AND lease_id = %s RETURNING 1",
+            (row[8], row[9], row[10], row[11], row[12], row[0], row[13]))
+        return len(updated) == 1
 
     def close(self) -> None:
         """Close the pool and the listening connection."""

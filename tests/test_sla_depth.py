@@ -197,7 +197,7 @@ def test_reprioritising_to_a_shorter_target_already_exceeded_breaches_at_the_nex
 
 
 def test_update_rules() -> None:
-    desk, clock = make_desk(local(12, 9))
+    desk, _ = make_desk(local(12, 9))
     case = desk.open(title="Shop down", customer="c-1")
     with pytest.raises(InvalidInput, match="changes nothing"):
         desk.update(case.id, by="ana", reason="same", priority="normal")
@@ -239,7 +239,7 @@ def test_a_third_party_wait_does_not_pause_a_customer_only_target() -> None:
 
 
 def test_a_customer_wait_pauses_and_unknown_words_are_refused() -> None:
-    desk, clock = make_desk(local(12, 9))
+    desk, _ = make_desk(local(12, 9))
     case = desk.open(title="Vendor bug", customer="c-1")
     desk.claim(case.id, by="ana")
     with pytest.raises(InvalidInput, match="customer, third_party, vendor"):
@@ -381,3 +381,40 @@ def test_cli_update_and_wait_on(tmp_path: Any) -> None:
                                "--json"])
     assert waited.exit_code == 0, waited.output
     assert json.loads(waited.output)["waiting_on"] == "third_party"
+
+
+# -- the machine's checks fail on planted faults -------------------------------------------
+
+def test_the_machine_checks_catch_planted_faults() -> None:
+    import attrs
+
+    from escalate.model import Event, EventKind, Status
+    from escalate.testing.sla_checks import check_shares, check_timer_event, check_timers
+
+    desk, clock = make_desk(local(12, 9))
+    case = desk.open(title="Disk", customer="c-1")
+    desk.claim(case.id, by="ana")
+    clock.set(local(12, 10))
+    case = desk.get(case.id)
+    policy, events = desk.policy, desk.history(case.id)
+    check_timers(policy, desk.store, case)
+    check_shares(policy, events, case, clock.now())
+    no_idle = attrs.evolve(case, clocks=tuple(c for c in case.clocks if c.name != "idle"))
+    with pytest.raises(AssertionError, match="timers"):
+        check_timers(policy, desk.store, no_idle)              # a timer with no clock
+    resolution = case.clock("resolution")
+    assert resolution is not None and resolution.due_at is not None
+    moved = attrs.evolve(resolution, due_at=resolution.due_at - H)
+    skewed = attrs.evolve(case, clocks=tuple(moved if c.name == "resolution" else c
+                                             for c in case.clocks))
+    with pytest.raises(AssertionError, match="shares add up"):
+        check_shares(policy, events, skewed, clock.now())     # a clock that lost an hour
+    bad_return = Event(case_id=case.id, seq=9, at=clock.now(), kind=EventKind.RETURNED,
+                       actor=None, owner_before=Agent("ana"), owner_after=Queue("frontline"),
+                       status_before=Status.WAITING, status_after=Status.WAITING,
+                       data={"clock": "idle"})
+    with pytest.raises(AssertionError, match="waiting"):
+        check_timer_event(bad_return)                         # an idle return while waiting
+    unnamed = attrs.evolve(bad_return, kind=EventKind.BREACHED, data={})
+    with pytest.raises(AssertionError, match="unnamed clock"):
+        check_timer_event(unnamed)

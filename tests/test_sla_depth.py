@@ -418,3 +418,39 @@ def test_the_machine_checks_catch_planted_faults() -> None:
     unnamed = attrs.evolve(bad_return, kind=EventKind.BREACHED, data={})
     with pytest.raises(AssertionError, match="unnamed clock"):
         check_timer_event(unnamed)
+
+
+def test_shares_for_every_case_for_the_report() -> None:
+    from escalate.shares import clock_shares_by_case
+
+    desk, clock = make_desk(local(12, 9))
+    first = desk.open(title="A", customer="c-1")
+    second = desk.open(title="B", customer="c-2")
+    clock.set(local(12, 10))
+    desk.claim(second.id, by="bo")
+    clock.set(local(12, 11))
+    shares = clock_shares_by_case(desk.policy, desk.events(), clock.now())
+    assert set(shares) == {first.id, second.id}
+    resolution = {s.clock: s for s in shares[second.id]}["resolution"]
+    assert dict(resolution.by_agent) == {"bo": H} and resolution.queued == H
+    assert shares[first.id] == desk.clock_shares(first.id)
+
+
+def test_a_policy_change_that_adds_idle_after_starts_idle_clocks() -> None:
+    data = copy.deepcopy(POLICY)
+    del tier(data, 0)["idle_after"]
+    desk, clock = make_desk(local(12, 9), data)
+    working = desk.open(title="A", customer="c-1")
+    desk.claim(working.id, by="ana")
+    waiting = desk.open(title="B", customer="c-2")
+    desk.claim(waiting.id, by="bo")
+    desk.wait(waiting.id, by="bo")
+    assert desk.get(working.id).clock("idle") is None
+    clock.set(local(12, 10))
+    desk.change_policy(Policy.from_dict(POLICY), migrate=True)
+    assert clock_of(desk, working.id, "idle").due_at == local(12, 14)
+    assert clock_of(desk, waiting.id, "idle").remaining == 4 * H
+    from escalate.testing.sla_checks import check_timers
+
+    for case_id in (working.id, waiting.id):
+        check_timers(desk.policy, desk.store, desk.get(case_id))

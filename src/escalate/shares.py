@@ -21,7 +21,7 @@ from .model import Agent, Case, ClockState, Event
 from .policy import Policy
 from .timing import calendar_of
 
-__all__ = ["ClockShare", "clock_shares"]
+__all__ = ["ClockShare", "clock_shares", "clock_shares_by_case"]
 
 
 def _frozen(value: Mapping[str, timedelta]) -> Mapping[str, timedelta]:
@@ -100,3 +100,16 @@ def _share(policy: Policy, final: ClockState, states: list[Case], now: datetime)
     return ClockShare(clock=final.name, started_at=final.started_at,
                       elapsed=sum(by_tier.values(), timedelta(0)), by_tier=by_tier,
                       by_agent=by_agent, queued=queued)
+
+
+def clock_shares_by_case(policy: Policy, events: Iterable[Event],
+                         now: datetime) -> dict[str, list[ClockShare]]:
+    """`clock_shares` for every case in `events` (any order of cases, each case's in order).
+
+    What a report calls with `desk.events()`: case id -> its clocks' shares.
+    """
+    by_case: dict[str, list[Event]] = {}
+    for event in events:
+        by_case.setdefault(event.case_id, []).append(event)
+    return {case_id: clock_shares(policy, sorted(case_events, key=lambda e: e.seq), now)
+            for case_id, case_events in by_case.items()}

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from escalate import Agent, ConfigError, Desk, InvalidInput, ManualClock, Policy, Queue
+from escalate import Agent, ConfigError, Desk, InvalidInput, ManualClock, Policy, Queue, timing
 from escalate.cli import main
 from escalate.errors import InvalidTransition, NotAuthorized
 
@@ -454,3 +456,36 @@ def test_a_policy_change_that_adds_idle_after_starts_idle_clocks() -> None:
 
     for case_id in (working.id, waiting.id):
         check_timers(desk.policy, desk.store, desk.get(case_id))
+
+
+# -- properties ------------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.integers(min_value=0, max_value=7 * 24 * 60),
+       used=st.integers(min_value=0, max_value=5 * 24 * 60),
+       to=st.sampled_from(["urgent", "normal"]), waited=st.booleans())
+def test_an_update_keeps_the_business_time_each_sla_clock_used(start: int, used: int, to: str,
+                                                               waited: bool) -> None:
+    opened = local(12, 0) + start * M
+    desk, clock = make_desk(opened)
+    case = desk.open(title="x", customer="c-1", priority="urgent" if to == "normal" else "normal")
+    desk.claim(case.id, by="ana")
+    if waited:
+        desk.wait(case.id, by="ana", on="customer")             # pauses everything
+    clock.set(opened + used * M)
+    counted = {c.name: timedelta(0) if waited else desk.policy.calendar("office").between(
+        opened, clock.now()) for c in desk.get(case.id).clocks if c.name != "tier"}
+    desk.tick()
+    updated = desk.update(case.id, by="ana", reason="re-prioritised", priority=to)
+    target = desk.policy.sla[to]
+    for name in ("first_response", "resolution"):
+        state = updated.clock(name)
+        assert state is not None and state.target == getattr(target, name)
+        assert timing.elapsed(desk.policy, state, clock.now()) == counted[name]
+        left = state.remaining if waited else (
+            desk.policy.calendar("office").between(clock.now(), state.due_at)
+            if state.due_at is not None else None)
+        assert left == max(state.target - counted[name], timedelta(0))
+        assert state.overrun == max(counted[name] - state.target, timedelta(0))
+    assert {t.clock for t in desk.store.timers(case.id)} == {
+        c.name for c in updated.clocks if c.running and not (c.breached and c.name != "tier")}

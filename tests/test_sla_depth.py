@@ -230,8 +230,11 @@ def test_a_third_party_wait_does_not_pause_a_customer_only_target() -> None:
     waiting = desk.get(case.id)
     assert waiting.waiting_on == "third_party"
     assert clock_of(desk, case.id, "resolution").due_at == local(12, 17)   # still running
-    assert clock_of(desk, case.id, "tier").due_at is None if waiting.clock("tier") else True
     assert clock_of(desk, case.id, "idle").due_at is None                  # idle pauses
+    clock.set(local(12, 11))
+    explained = {e.clock.name: e for e in desk.explain(case.id)}
+    assert explained["resolution"].pauses == ()                  # ran through the wait
+    assert explained["idle"].pauses == ((local(12, 10), None),)
     clock.set(local(12, 17))
     fired = desk.tick()
     assert [(e.kind.value, e.data["clock"]) for e in fired] == [

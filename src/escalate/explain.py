@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 import attrs
 
 from .durations import format_duration
-from .model import Case, ClockState, Event, EventKind, Status
+from .fold import apply
+from .model import Case, ClockState, Event, EventKind
 from .policy import Policy
 from .shares import ClockShare, clock_shares
 from .timing import calendar_of
 
 __all__ = ["CaseExplanation", "ClockExplanation", "explain_case", "explain_route"]
 
-_PAUSING = (Status.WAITING, Status.RESOLVED, Status.CLOSED)
 
 
 @attrs.frozen
@@ -114,25 +114,36 @@ def explain_case(policy: Policy, case: Case, events: list[Event],
                  now: datetime | None = None) -> CaseExplanation:
     """One explanation per clock of `case`, rebuilt from `events`; with who used each clock."""
     shares = {s.clock: s for s in clock_shares(policy, events, now)} if now else {}
-    clocks = [attrs.evolve(_explain(policy, clock, events), share=shares.get(clock.name))
+    states: list[Case] = []
+    for event in events:
+        states.append(apply(states[-1] if states else None, event))
+    steps = list(zip(events, states, strict=True))
+    clocks = [attrs.evolve(_explain(policy, clock, steps), share=shares.get(clock.name))
               for clock in case.clocks]
     return CaseExplanation(clocks, explain_route(policy, case, events))
 
 
-def _explain(policy: Policy, clock: ClockState, events: list[Event]) -> ClockExplanation:
+def _holds(state: Case, name: str) -> bool:
+    """True when the clock stands still (paused, stopped or gone) in the case's state."""
+    found = state.clock(name)
+    return found is None or not found.running
+
+
+def _explain(policy: Policy, clock: ClockState,
+             steps: list[tuple[Event, Case]]) -> ClockExplanation:
     cal = calendar_of(policy, clock.calendar)
     spells: list[tuple[datetime, datetime, timedelta]] = []
     pauses: list[tuple[datetime, datetime | None]] = []
     running_since: datetime | None = clock.started_at
     paused_since: datetime | None = None
-    for event in events:
-        if event.at < clock.started_at or (event.at == clock.started_at
-                                           and event.status_after not in _PAUSING):
+    for event, state in steps:
+        holds = _holds(state, clock.name)
+        if event.at < clock.started_at or (event.at == clock.started_at and not holds):
             continue
-        if event.status_after in _PAUSING and running_since is not None:
+        if holds and running_since is not None:
             spells.append((running_since, event.at, cal.between(running_since, event.at)))
             running_since, paused_since = None, event.at
-        elif event.status_after not in _PAUSING and paused_since is not None:
+        elif not holds and paused_since is not None:
             pauses.append((paused_since, event.at))
             running_since, paused_since = event.at, None
         if clock.stopped_at is not None and event.at >= clock.stopped_at:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import settings
 
 from escalate.stores import MemoryStore, SqliteStore
-from escalate.testing import StoreOpener, lifecycle_machine, timed_policy
+from escalate.testing import StoreOpener, lifecycle_machine, sla_policy, timed_policy
 
 
 def fresh_memory() -> StoreOpener:
@@ -36,3 +36,11 @@ TestTimedMemoryLifecycle = TimedMemoryLifecycle.TestCase
 TestTimedMemoryLifecycle.settings = settings(parent=settings.default, stateful_step_count=50)
 TestTimedSqliteLifecycle = TimedSqliteLifecycle.TestCase
 TestTimedSqliteLifecycle.settings = settings(parent=settings.default, stateful_step_count=30)
+
+SlaMemoryLifecycle = lifecycle_machine(fresh_memory, policy=sla_policy())
+SlaSqliteLifecycle = lifecycle_machine(fresh_sqlite, policy=sla_policy())
+
+TestSlaMemoryLifecycle = SlaMemoryLifecycle.TestCase
+TestSlaMemoryLifecycle.settings = settings(parent=settings.default, stateful_step_count=50)
+TestSlaSqliteLifecycle = SlaSqliteLifecycle.TestCase
+TestSlaSqliteLifecycle.settings = settings(parent=settings.default, stateful_step_count=30)

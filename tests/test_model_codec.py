@@ -50,7 +50,7 @@ def test_status_and_event_kind_are_str_enums() -> None:
     assert {k.value for k in EventKind} == {
         "opened", "claimed", "responded", "transferred", "escalated", "assigned", "waited",
         "resumed", "resolved", "reopened", "closed", "noted", "warned", "breached",
-        "realerted", "returned", "rated"}
+        "realerted", "returned", "rated", "updated"}
 
 
 def test_case_status_compares_with_plain_text(tmp_path: Path) -> None:

@@ -365,8 +365,12 @@ def test_unknown_ladder_in_a_route() -> None:
 def test_route_problems() -> None:
     bad(lambda d: d["routes"][0].pop("ladder"), "routes[0].ladder", "missing")
     bad(lambda d: d["routes"][0].update(sla="gold"), "routes[0].sla", "unknown SLA target")
-    bad(lambda d: d["routes"][0].update(when={"colour": "red"}), "routes[0].when.colour",
-        "unknown key", "priority")
+    bad(lambda d: d["routes"][0].update(when={"colour": 1.5}), "routes[0].when.colour",
+        "whole number or true/false", "1.5")
+    bad(lambda d: d["routes"][0].update(when={"plan": ["gold", None]}),
+        "routes[0].when.plan[1]", "expected text")
+    bad(lambda d: d["routes"][0].update(when={"plan": []}), "routes[0].when.plan",
+        "non-empty list")
     bad(lambda d: d.update(routes={"ladder": "support"}), "routes", "list of routes")
 
 

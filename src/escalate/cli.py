@@ -141,8 +141,17 @@ _action_command("transfer", "Pass a case sideways with a handoff note (to AGENT 
 _action_command("escalate", "Move a case up one tier.", click.option("--reason", default=None))
 _action_command("assign", "As tier lead, give a case to an agent.",
                 click.option("--to", required=True), click.option("--note", default=None))
-_action_command("wait", "Put a case on hold (clocks pause).",
-                click.option("--reason", default=None))
+_action_command("wait", "Put a case on hold, waiting on --on (the policy's pause_on decides "
+                "which clocks pause).",
+                click.option("--reason", default=None),
+                click.option("--on", default="customer", show_default=True,
+                             help="Whom the case waits on: customer, third_party or a word "
+                                  "the policy lists under wait_on."))
+_action_command("update", "Re-prioritise or re-classify a case; the SLA target is chosen again.",
+                click.option("--reason", required=True),
+                click.option("--priority", default=None), click.option("--title", default=None),
+                click.option("--channel", default=None),
+                click.option("--category", default=None))
 _action_command("resume", "Take a case off hold.", click.option("--reason", default=None))
 _action_command("resolve", "Record the resolution.", click.option("--resolution", required=True))
 _action_command("reopen", "Reopen a resolved case.", click.option("--reason", default=None))

@@ -62,6 +62,7 @@ def clock_to_dict(clock: ClockState) -> dict[str, Any]:
         "breached": clock.breached,
         "stopped_at": _opt_time(clock.stopped_at),
         "alerts": clock.alerts,
+        **({"overrun": clock.overrun.total_seconds()} if clock.overrun else {}),
     }
 
 
@@ -80,6 +81,7 @@ def clock_from_dict(data: Mapping[str, Any]) -> ClockState:
         breached=data["breached"],
         stopped_at=_read_opt_time(data["stopped_at"]),
         alerts=data.get("alerts", 0),
+        overrun=timedelta(seconds=data.get("overrun", 0)),
     )
 
 
@@ -112,6 +114,7 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         "version": case.version,
         "clocks": [clock_to_dict(clock) for clock in case.clocks],
         "fields": dict(case.fields),
+        "waiting_on": case.waiting_on,
     }
 
 
@@ -144,6 +147,7 @@ def case_from_dict(data: Mapping[str, Any]) -> Case:
         version=data["version"],
         clocks=tuple(clock_from_dict(c) for c in data.get("clocks", ())),
         fields=data.get("fields", {}),
+        waiting_on=data.get("waiting_on"),
     )
 
 

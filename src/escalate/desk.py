@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import inputs, lifecycle, notify, outbox, timing
+from . import inputs, lifecycle, notify, outbox, timing, updating
 from .authz import default_decision, explain_refusal
 from .chain import seal
 from .clock import Clock, SystemClock, checked_time
@@ -26,7 +26,7 @@ from .errors import (
     InvalidTransition,
     NotAuthorized,
 )
-from .explain import ClockExplanation, explain_case
+from .explain import CaseExplanation, explain_case
 from .fold import apply
 from .migration import CasePlan, plan_case
 from .model import (
@@ -44,6 +44,7 @@ from .model import (
 from .plugins import make_plugin_manager
 from .policy import Policy, Route, Tier
 from .report import Report, build_report
+from .shares import ClockShare, clock_shares
 from .stores.base import CaseQuery, Change, Notification, Store, Timer
 from .verify import Problem, verify_store
 
@@ -153,10 +154,20 @@ class Desk:
         return build_report(self.events(until=until), policy=self.policy, since=since,
                             until=until, trend=trend)
 
-    def explain(self, case_id: str) -> list[ClockExplanation]:
-        """How each of the case's due times was computed: target, calendar windows, pauses."""
+    def explain(self, case_id: str) -> CaseExplanation:
+        """How each due time was computed, which route and SLA target apply, who used each clock.
+
+        A list of per-clock explanations (target, calendar windows, pauses, and `share`: the
+        business time each tier and agent held the case while the clock ran) with `route`.
+        """
         case = self.get(case_id)
-        return explain_case(self.policy, case, self.store.events(case.id))
+        return explain_case(self.policy, case, self.store.events(case.id), self.clock.now())
+
+    def clock_shares(self, case_id: str, now: datetime | None = None) -> list[ClockShare]:
+        """Per clock of the case, the business time each tier and agent held it (see shares)."""
+        case = self.get(case_id)
+        return clock_shares(self.policy, self.store.events(case.id),
+                            _aware(now, "now") or self.clock.now())
 
     def verify(self, *, overdue_after: timedelta | None = timedelta(minutes=5)) -> list[Problem]:
         """Check every stored case's invariants; an empty list means all hold.
@@ -190,12 +201,9 @@ class Desk:
             if self.store.get(case_id) is not None:
                 raise InvalidInput(f"a case with id {case_id!r} already exists; pass another "
                                    "case_id or leave it out to get a new one")
-        route = self._route({"priority": priority, "channel": channel, "category": category,
-                             "customer": customer})
-        sla_name: str | None = route.sla or priority
-        if self.policy.sla and sla_name not in self.policy.sla:
-            raise InvalidInput(f"unknown priority {priority!r}; the policy defines "
-                               f"{', '.join(self.policy.sla)}")
+        route = self._route({**custom, "priority": priority, "channel": channel,
+                             "category": category, "customer": customer, "title": title})
+        sla_name = updating.sla_for(self.policy, route, priority)
         self._authorize(None, Action.OPEN, actor)
         status = lifecycle.next_status(None, Action.OPEN)
         ladder = self.policy.ladders[route.ladder]
@@ -208,7 +216,7 @@ class Desk:
             data={"title": title, "customer": customer, "channel": channel,
                   "priority": priority, "category": category, "ladder": ladder.name,
                   "contact": actor, "fields": custom, "policy_version": self.policy.version,
-                  "sla": sla_name if sla_name in self.policy.sla else None},
+                  "sla": sla_name, "route": updating.route_index(self.policy, route)},
         )
         return self._commit(None, event)
 
@@ -245,10 +253,35 @@ class Desk:
         return self._act(case_id, Action.ASSIGN, by,
                          lambda case, actor: self._assign_step(case, target, why))
 
-    def wait(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
-        """Put the case on hold, waiting on the customer or a third party; clocks pause."""
+    def wait(self, case_id: str, *, by: str, reason: str | None = None,
+             on: str = "customer") -> Case:
+        """Put the case on hold, waiting on `on` (the customer, a third party, a policy word).
+
+        The tier and idle clocks pause; each SLA target's clocks pause when its `pause_on`
+        lists `on` (by default every wait pauses them).
+        """
         why = inputs.text(reason, "reason", required=False)
-        return self._act(case_id, Action.WAIT, by, lambda case, actor: _same(case, why))
+        words = self.policy.wait_words()
+        if on not in words:
+            raise InvalidInput(f"unknown wait on={on!r}; expected one of {', '.join(words)} "
+                               "(a policy adds words with `wait_on`)")
+        return self._act(case_id, Action.WAIT, by,
+                         lambda case, actor: attrs.evolve(_same(case, why), data={"on": on}))
+
+    def update(self, case_id: str, *, by: str, reason: str, priority: str | None = None,
+               title: str | None = None, channel: str | None = None,
+               category: str | None = None, fields: dict[str, Any] | None = None) -> Case:
+        """Re-prioritise or re-classify the case; one `updated` event with old and new values.
+
+        The routes choose the SLA target again; when it changes, the clocks move to the new
+        target keeping the business time already used, and the timers follow in the same
+        transaction. The case keeps its ladder, tier and owner.
+        """
+        why = _required(inputs.text(reason, "reason"))
+        wanted = updating.requested(priority=priority, title=title, channel=channel,
+                                    category=category, fields=fields)
+        return self._act(case_id, Action.UPDATE, by,
+                         lambda case, actor: self._update_step(case, wanted, why))
 
     def resume(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
         """Take the case off hold; clocks run again."""
@@ -364,7 +397,9 @@ class Desk:
         target = format_duration(clock.target)
         label = clock.name.replace("_", " ")
         events: list[Event] = []
-        if timer.action is Action.WARN:
+        if clock.name == timing.IDLE:
+            step = self._idle_step(case, clock, timer.action)
+        elif timer.action is Action.WARN:
             clocks[clock.name] = timing.after_warning(clock)
             used = f"{round((clock.warn_fraction or 0) * 100)}% of {target}"
             reason = f"{label} clock at {used}; due {_when(clock.due_at)}"
@@ -384,13 +419,16 @@ class Desk:
             step = self._escalate_step(case, f"not resolved within {target} of business time "
                                              f"in tier {case.tier}")
         action = timer.action
+        step = attrs.evolve(step, data={**step.data, "clock": clock.name})
         first = self._timer_event(case, action, step, at)
-        after, first = self._prepare(case, first, None if action is Action.ESCALATE
+        after, first = self._prepare(case, first, None if action in (Action.ESCALATE,
+                                                                     Action.RETURN)
                                      else timing.ordered(clocks.values()))
         events.append(first)
         if action is Action.BREACH and self._escalates_on_breach(after):
             upper = self._escalate_step(after, f"{label} target missed and the policy "
                                                "escalates on breach")
+            upper = attrs.evolve(upper, data={"clock": clock.name})
             second = self._timer_event(after, Action.ESCALATE, upper, at)
             after, second = self._prepare(after, second)
             events.append(second)
@@ -625,6 +663,23 @@ class Desk:
             raise InvalidTransition(
                 f"case {case.id!r} is in tier {case.tier!r}, which the policy no longer has; "
                 "migrate the case to the current policy first", case_id=case.id) from None
+
+    def _update_step(self, case: Case, wanted: dict[str, Any], reason: str) -> _Step:
+        route = self._route(updating.attributes_of(case, wanted))
+        sla = updating.sla_for(self.policy, route, wanted.get("priority", case.priority))
+        data = updating.update_data(case, wanted, sla, updating.route_index(self.policy, route))
+        return _Step(owner=case.owner, tier=case.tier, reason=reason, data=data)
+
+    def _idle_step(self, case: Case, clock: ClockState, action: Action) -> _Step:
+        idle = format_duration(clock.target)
+        who = case.owner.name if isinstance(case.owner, Agent) else str(case.owner)
+        why = f"{who} recorded nothing on the case for {idle} of business time (idle_after)"
+        if action is Action.ESCALATE:
+            step = self._escalate_step(case, f"{why}; escalated")
+        else:
+            step = _Step(owner=Queue(case.tier), tier=case.tier,
+                         reason=f"{why}; back to the {case.tier} queue")
+        return attrs.evolve(step, data={"clock": timing.IDLE})
 
     def _transfer_step(self, case: Case, to: str | Owner, note: str) -> _Step:
         limit = self.policy.max_transfers

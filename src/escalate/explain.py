@@ -1,19 +1,24 @@
-"""Why is this case due then? Each clock's due time, rebuilt from the case's history."""
+"""Why is this case due then? Each clock's due time, rebuilt from the case's history.
+
+Also: which route and SLA target the case runs under and why, and who used each clock.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import attrs
 
 from .durations import format_duration
-from .model import Case, ClockState, Event, Status
+from .fold import apply
+from .model import Case, ClockState, Event, EventKind
 from .policy import Policy
+from .shares import ClockShare, clock_shares
 from .timing import calendar_of
 
-__all__ = ["ClockExplanation", "explain_case"]
+__all__ = ["CaseExplanation", "ClockExplanation", "explain_case", "explain_route"]
 
-_PAUSING = (Status.WAITING, Status.RESOLVED, Status.CLOSED)
 
 
 @attrs.frozen
@@ -27,6 +32,7 @@ class ClockExplanation:
     pauses: tuple[tuple[datetime, datetime | None], ...]
     remaining: timedelta | None
     windows: tuple[str, ...]
+    share: ClockShare | None = None
 
     @property
     def due_at(self) -> datetime | None:
@@ -55,28 +61,89 @@ class ClockExplanation:
                        f"current spell began; due {c.due_at:%a %Y-%m-%d %H:%M} UTC"
                        + (f" (after {c.alerts} re-alerts)" if c.alerts else ""))
             out.extend(f"    {line}" for line in self.windows)
+        if self.share is not None:
+            out.extend(f"  {line}" for line in self.share.lines()[1:])
+            out.append(f"  used so far: {format_duration(self.share.elapsed)}")
         return out
 
 
-def explain_case(policy: Policy, case: Case, events: list[Event]) -> list[ClockExplanation]:
-    """One explanation per clock of `case`, rebuilt from `events`."""
-    return [_explain(policy, clock, events) for clock in case.clocks]
+class CaseExplanation(list[ClockExplanation]):
+    """Every clock's explanation (a list), plus `route`: how the SLA target was chosen."""
+
+    def __init__(self, clocks: list[ClockExplanation], route: str) -> None:
+        super().__init__(clocks)
+        self.route = route
+
+    def lines(self) -> list[str]:
+        """The route sentence, then each clock's account."""
+        return [self.route, *(line for clock in self for line in clock.lines())]
 
 
-def _explain(policy: Policy, clock: ClockState, events: list[Event]) -> ClockExplanation:
+def explain_route(policy: Policy, case: Case, events: list[Event]) -> str:
+    """Which route and SLA target the case runs under, and why (from its last choice)."""
+    choice = next((e for e in reversed(events)
+                   if e.kind in (EventKind.OPENED, EventKind.UPDATED) and "route" in e.data),
+                  None)
+    target = case.sla or "(none)"
+    if choice is None:
+        return f"ladder {case.ladder}, SLA target {target}; the case predates recorded routes"
+    index = choice.data.get("route")
+    route = policy.routes[index] if index is not None and index < len(policy.routes) else None
+    if index is None:
+        how = "no policy route (the first ladder, or a routing plugin)"
+    elif route is None:
+        how = f"route {index} of an earlier policy"
+    else:
+        how = f"route {index} (when {route.describe()})"
+        if route.when:
+            how += f", because the case has {_facts(case, route.when)}"
+    named = route is not None and route.sla is not None and route.sla == case.sla
+    source = "named by the route" if named else f"the case's priority {case.priority}"
+    when = "opened" if choice.kind is EventKind.OPENED else "updated"
+    return (f"ladder {case.ladder}, SLA target {target} ({source}); chosen when the case was "
+            f"{when} {choice.at:%Y-%m-%d %H:%M} UTC by {how}")
+
+
+def _facts(case: Case, when: Mapping[str, object]) -> str:
+    values = {**case.fields, "priority": case.priority, "channel": case.channel,
+              "category": case.category, "customer": case.customer, "title": case.title}
+    return ", ".join(f"{key}={values.get(key)}" for key in when)
+
+
+def explain_case(policy: Policy, case: Case, events: list[Event],
+                 now: datetime | None = None) -> CaseExplanation:
+    """One explanation per clock of `case`, rebuilt from `events`; with who used each clock."""
+    shares = {s.clock: s for s in clock_shares(policy, events, now)} if now else {}
+    states: list[Case] = []
+    for event in events:
+        states.append(apply(states[-1] if states else None, event))
+    steps = list(zip(events, states, strict=True))
+    clocks = [attrs.evolve(_explain(policy, clock, steps), share=shares.get(clock.name))
+              for clock in case.clocks]
+    return CaseExplanation(clocks, explain_route(policy, case, events))
+
+
+def _holds(state: Case, name: str) -> bool:
+    """True when the clock stands still (paused, stopped or gone) in the case's state."""
+    found = state.clock(name)
+    return found is None or not found.running
+
+
+def _explain(policy: Policy, clock: ClockState,
+             steps: list[tuple[Event, Case]]) -> ClockExplanation:
     cal = calendar_of(policy, clock.calendar)
     spells: list[tuple[datetime, datetime, timedelta]] = []
     pauses: list[tuple[datetime, datetime | None]] = []
     running_since: datetime | None = clock.started_at
     paused_since: datetime | None = None
-    for event in events:
-        if event.at < clock.started_at or (event.at == clock.started_at
-                                           and event.status_after not in _PAUSING):
+    for event, state in steps:
+        holds = _holds(state, clock.name)
+        if event.at < clock.started_at or (event.at == clock.started_at and not holds):
             continue
-        if event.status_after in _PAUSING and running_since is not None:
+        if holds and running_since is not None:
             spells.append((running_since, event.at, cal.between(running_since, event.at)))
             running_since, paused_since = None, event.at
-        elif event.status_after not in _PAUSING and paused_since is not None:
+        elif not holds and paused_since is not None:
             pauses.append((paused_since, event.at))
             running_since, paused_since = event.at, None
         if clock.stopped_at is not None and event.at >= clock.stopped_at:

@@ -6,12 +6,13 @@ The desk builds every new case state with `apply`, and `verify` checks stored ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
 from .codec import clock_from_dict
-from .model import Case, Event, EventKind
+from .model import Case, Event, EventKind, Status
 
 __all__ = ["EventOrderError", "apply", "rebuild"]
 
@@ -46,6 +47,12 @@ def apply(case: Case | None, event: Event) -> Case:
     if "fields" in data:
         changes["fields"] = {**case.fields, **data["fields"]}
     kind = event.kind
+    if kind is EventKind.WAITED:
+        changes["waiting_on"] = data.get("on")
+    elif event.status_after is not Status.WAITING:
+        changes["waiting_on"] = None
+    if kind is EventKind.UPDATED:
+        changes.update(_updated(case, data.get("after", {})))
     if kind is EventKind.TRANSFERRED:
         changes["transfers"] = case.transfers + 1
     elif kind is EventKind.ESCALATED:
@@ -64,6 +71,17 @@ def apply(case: Case | None, event: Event) -> Case:
     elif kind is EventKind.CLOSED:
         changes["closed_at"] = event.at
     return attrs.evolve(case, **changes)  # type: ignore[arg-type]
+
+
+#: Case attributes an `updated` event may change (besides custom fields).
+UPDATABLE = ("priority", "title", "channel", "category", "sla")
+
+
+def _updated(case: Case, after: Mapping[str, Any]) -> dict[str, object]:
+    changes: dict[str, object] = {key: after[key] for key in UPDATABLE if key in after}
+    if "fields" in after:
+        changes["fields"] = {**case.fields, **after["fields"]}
+    return changes
 
 
 def rebuild(events: Iterable[Event]) -> Case:

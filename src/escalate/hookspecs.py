@@ -48,8 +48,9 @@ def escalate_authorize(policy: Policy, case: Case | None, action: Action,
 def escalate_route(policy: Policy, attributes: dict[str, Any]) -> Route | None:
     """Choose the ladder (and SLA target) for a new case.
 
-    Called once per `open` with the case's `priority`, `channel`, `category` and
-    `customer`. Return a `Route` to decide, or None to leave it to the policy's routes.
+    Called on every `open` and `update` with the case's `priority`, `channel`, `category`,
+    `customer`, `title` and its custom fields. Return a `Route` to decide, or None to leave
+    it to the policy's routes.
     The first non-None result wins.
     """
 

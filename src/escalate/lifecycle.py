@@ -41,10 +41,11 @@ _TRANSITIONS: list[tuple[Action, list[str], str | None]] = [
     (Action.NOTE, [_O, _A, _W, _R], None),
     (Action.RETURN, [_A], _O),
     (Action.RETURN, [_O, _W, _R], None),
-    (Action.WARN, [_O, _A], None),
-    (Action.BREACH, [_O, _A], None),
+    (Action.WARN, [_O, _A, _W], None),
+    (Action.BREACH, [_O, _A, _W], None),
     (Action.REALERT, [_O, _A], None),
     (Action.RATE, [_R, _C], None),
+    (Action.UPDATE, [_O, _A, _W], None),
 ]
 
 _MACHINE = Machine(

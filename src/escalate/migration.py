@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from . import timing
-from .model import Case, ClockState, Status
+from .model import Agent, Case, ClockState, Status
 from .policy import Policy
 
 __all__ = ["CasePlan", "plan_case"]
@@ -80,6 +80,13 @@ def plan_case(old: Policy, new: Policy, case: Case, now: datetime) -> CasePlan:
             Status.OPEN, Status.ACTIVE):
         clocks.append(timing.start_clock(new, timing.TIER, limit,
                                          new.tier_calendar_name(tier.name), now, tier.warn_at))
+    if case.clock(timing.IDLE) is None and tier.idle_after is not None and isinstance(
+            case.owner, Agent) and case.status in (Status.OPEN, Status.ACTIVE, Status.WAITING):
+        idle = timing.start_clock(new, timing.IDLE, tier.idle_after,
+                                  new.tier_calendar_name(tier.name), now, None)
+        if case.status is Status.WAITING:  # waiting pauses the idle clock
+            idle = attrs.evolve(idle, due_at=None, remaining=tier.idle_after)
+        clocks.append(idle)
     for clock in case.clocks:
         if clock.stopped_at is not None:
             clocks.append(clock)
@@ -88,6 +95,10 @@ def plan_case(old: Policy, new: Policy, case: Case, now: datetime) -> CasePlan:
             if limit is not None:
                 clocks.append(_retarget(old, new, clock, limit, new.tier_calendar_name(tier.name),
                                         now))
+        elif clock.name == timing.IDLE:
+            if tier.idle_after is not None:
+                clocks.append(_retarget(old, new, clock, tier.idle_after,
+                                        new.tier_calendar_name(tier.name), now))
         elif target is not None and getattr(target, clock.name, None) is not None:
             clocks.append(_retarget(old, new, clock, getattr(target, clock.name),
                                     target.calendar or ladder.calendar, now))

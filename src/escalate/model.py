@@ -54,6 +54,7 @@ class Action(enum.StrEnum):
     BREACH = "breach"
     REALERT = "realert"
     RATE = "rate"
+    UPDATE = "update"
 
 
 class EventKind(enum.StrEnum):
@@ -76,6 +77,7 @@ class EventKind(enum.StrEnum):
     REALERTED = "realerted"
     RETURNED = "returned"
     RATED = "rated"
+    UPDATED = "updated"
 
 
 #: The event kind each action records.
@@ -97,6 +99,7 @@ EVENT_OF_ACTION: Mapping[Action, EventKind] = MappingProxyType({
     Action.BREACH: EventKind.BREACHED,
     Action.REALERT: EventKind.REALERTED,
     Action.RATE: EventKind.RATED,
+    Action.UPDATE: EventKind.UPDATED,
 })
 
 
@@ -154,7 +157,9 @@ class ClockState:
     """One running commitment of a case: an SLA target or the current tier's time limit.
 
     While the clock runs, `due_at` is set; while the case waits, the clock is paused,
-    `due_at` is None and `remaining` holds the business time that was left.
+    `due_at` is None and `remaining` holds the business time that was left. `overrun` is
+    business time already past the target when a re-prioritised case moved to a shorter
+    target than the time it had used (the clock is then due at once).
     """
 
     name: str
@@ -169,6 +174,7 @@ class ClockState:
     breached: bool = False
     stopped_at: datetime | None = None
     alerts: int = 0
+    overrun: timedelta = timedelta(0)
 
     @property
     def running(self) -> bool:
@@ -212,6 +218,7 @@ class Case:
     clocks: tuple[ClockState, ...] = ()
     fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping,
                                             hash=False)
+    waiting_on: str | None = None
 
     @property
     def is_open(self) -> bool:

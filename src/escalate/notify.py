@@ -33,6 +33,7 @@ HEADLINES: dict[EventKind, str] = {
     EventKind.REALERTED: "still unresolved at the top: {reason}",
     EventKind.RETURNED: "returned to the {tier} queue",
     EventKind.RATED: "rated by the customer: {reason}",
+    EventKind.UPDATED: "updated by {actor}: {reason}",
 }
 
 _CUSTOMER_KINDS = frozenset({EventKind.OPENED, EventKind.WAITED, EventKind.RESOLVED,
@@ -82,13 +83,18 @@ def recipients(policy: Policy, case: Case, event: Event) -> list[str]:
     tier = _tier(policy, case.tier)
     if kind in (EventKind.OPENED, EventKind.RETURNED):
         names += _team(tier)
+        if isinstance(event.owner_before, Agent):
+            names.append(event.owner_before.name)
     elif kind in (EventKind.ESCALATED, EventKind.TRANSFERRED, EventKind.ASSIGNED):
         names += _owner_side(policy, case)
         if kind is EventKind.ESCALATED:
             names += _team(tier)
         if isinstance(event.owner_before, Agent):
             names.append(event.owner_before.name)
-    elif kind in (EventKind.WARNED, EventKind.BREACHED):
+        left = _tier(policy, event.tier_before)
+        if event.data.get("clock") == "idle" and left is not None and left.lead:
+            names.append(left.lead)  # the lead of the tier an idle case left hears of it
+    elif kind in (EventKind.WARNED, EventKind.BREACHED, EventKind.UPDATED):
         names += _owner_side(policy, case)
         if tier is not None and tier.lead:
             names.append(tier.lead)

@@ -44,8 +44,23 @@ __all__ = [
     "Tier",
 ]
 
-#: Case attributes a route may match on.
-ROUTE_FIELDS = ("priority", "channel", "category", "customer")
+#: Case attributes a route may match on; any other `when` key names a custom field.
+ROUTE_FIELDS = ("priority", "channel", "category", "customer", "title")
+
+#: Whom a case may wait on without the policy listing more words under `wait_on`.
+WAIT_ON = ("customer", "third_party")
+
+#: What happens to a case whose agent owner records nothing for the tier's `idle_after`.
+IDLE_ACTIONS = ("return", "escalate")
+
+
+def route_value(value: object) -> str | None:
+    """A case attribute or custom field value as routes compare it (true/false, 5, text)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _tuple(value: Iterable[str]) -> tuple[str, ...]:
@@ -73,6 +88,8 @@ class Tier:
     calendar: str | None = None
     notify: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     last_resort: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    idle_after: timedelta | None = None
+    idle_action: str = "return"
 
     def can_work(self, agent: str) -> bool:
         """True if `agent` is a member or the lead of this tier."""
@@ -120,6 +137,13 @@ class SlaTarget:
     warn_at: float | None = 0.8
     calendar: str | None = None
     escalate_on_breach: bool = False
+    next_update: timedelta | None = None
+    pause_on: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_tuple))
+
+    def pauses(self, waiting_on: str | None) -> bool:
+        """True when a wait on `waiting_on` pauses this target's clocks (None: any wait)."""
+        return self.pause_on is None or waiting_on is None or waiting_on in self.pause_on
 
 
 def _freeze_when(value: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
@@ -135,9 +159,18 @@ class Route:
                                                       hash=False)
     sla: str | None = None
 
-    def matches(self, attributes: Mapping[str, str | None]) -> bool:
-        """True when every condition of `when` holds for the case attributes."""
-        return all(attributes.get(key) in values for key, values in self.when.items())
+    def matches(self, attributes: Mapping[str, object]) -> bool:
+        """True when every condition of `when` holds for the case attributes and fields."""
+        return all(route_value(attributes.get(key)) in values
+                   for key, values in self.when.items())
+
+    def describe(self) -> str:
+        """The conditions as text: "priority=urgent, plan in (gold, platinum)"."""
+        if not self.when:
+            return "every case"
+        return ", ".join(f"{key}={values[0]}" if len(values) == 1
+                         else f"{key} in ({', '.join(values)})"
+                         for key, values in self.when.items())
 
 
 def _freeze(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -147,7 +180,7 @@ def _freeze(value: Mapping[str, Any]) -> Mapping[str, Any]:
 #: Event kinds whose message text a policy may override under [notifications.templates].
 TEMPLATE_KINDS = ("opened", "claimed", "responded", "transferred", "escalated", "assigned",
                   "waited", "resumed", "resolved", "reopened", "closed", "noted", "warned",
-                  "breached", "realerted", "returned")
+                  "breached", "realerted", "returned", "updated")
 
 
 @attrs.frozen
@@ -191,6 +224,7 @@ class Policy:
     max_transfers: int | None = None
     admins: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     notifications: NotificationSettings = attrs.field(factory=NotificationSettings)
+    wait_on: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
 
     def __attrs_post_init__(self) -> None:
         _validate(self)
@@ -241,7 +275,21 @@ class Policy:
         """The calendar a tier's clock runs in: its own, else its ladder's."""
         return self.tier(tier).calendar or self.ladder_of(tier).calendar
 
-    def route(self, attributes: Mapping[str, str | None]) -> Route:
+    def wait_words(self) -> tuple[str, ...]:
+        """Every word `desk.wait(on=...)` accepts: customer, third_party and `wait_on`."""
+        return (*WAIT_ON, *(w for w in self.wait_on if w not in WAIT_ON))
+
+    def route_index(self, attributes: Mapping[str, object]) -> int | None:
+        """The position of the first matching route; None when the policy has no routes."""
+        for i, route in enumerate(self.routes):
+            if route.matches(attributes):
+                return i
+        if not self.routes:
+            return None
+        self.route(attributes)  # raises the ConfigError that says no route matches
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def route(self, attributes: Mapping[str, object]) -> Route:
         """The first route whose conditions match; without routes, the first ladder."""
         for route in self.routes:
             if route.matches(attributes):
@@ -296,6 +344,8 @@ class Policy:
             out["max_transfers"] = self.max_transfers
         if self.admins:
             out["admins"] = list(self.admins)
+        if self.wait_on:
+            out["wait_on"] = list(self.wait_on)
         if self.calendars:
             out["calendars"] = {name: cal.to_config() for name, cal in self.calendars.items()}
         if self.sla:
@@ -319,6 +369,8 @@ def _sla_to_dict(target: SlaTarget) -> dict[str, Any]:
         "warn_at": target.warn_at,
         "calendar": target.calendar,
         "escalate_on_breach": target.escalate_on_breach or None,
+        "next_update": target.next_update and format_duration(target.next_update),
+        "pause_on": None if target.pause_on is None else list(target.pause_on),
     })
 
 
@@ -333,6 +385,8 @@ def _tier_to_dict(tier: Tier) -> dict[str, Any]:
         "calendar": tier.calendar,
         "notify": list(tier.notify),
         "last_resort": list(tier.last_resort),
+        "idle_after": tier.idle_after and format_duration(tier.idle_after),
+        "idle_action": None if tier.idle_action == "return" else tier.idle_action,
     })
 
 
@@ -373,13 +427,14 @@ def _route_to_dict(route: Route) -> dict[str, Any]:
 # -- parsing -------------------------------------------------------------------------
 
 _TOP_KEYS = ("max_transfers", "admins", "calendars", "sla", "ladders", "routes",
-             "notifications")
+             "notifications", "wait_on")
 _NOTIFICATION_KEYS = ("channels", "recipients", "notify_customer", "customer_channel",
                       "max_attempts", "backoff", "max_backoff", "lease", "timeout", "templates")
-_SLA_KEYS = ("first_response", "resolution", "warn_at", "calendar", "escalate_on_breach")
+_SLA_KEYS = ("first_response", "resolution", "warn_at", "calendar", "escalate_on_breach",
+             "next_update", "pause_on")
 _LADDER_KEYS = ("calendar", "tiers")
 _TIER_KEYS = ("name", "members", "lead", "escalate_after", "realert_every", "warn_at",
-              "calendar", "notify", "last_resort")
+              "calendar", "notify", "last_resort", "idle_after", "idle_action")
 _ROUTE_KEYS = ("when", "ladder", "sla")
 
 
@@ -413,7 +468,8 @@ def _parse(data: Mapping[str, Any]) -> Policy:
     notifications = _parse_notifications(
         read_table(data.get("notifications", {}), "notifications"), "notifications")
     return Policy(ladders=ladders, sla=sla, calendars=calendars, routes=routes,
-                  max_transfers=max_transfers, admins=admins, notifications=notifications)
+                  max_transfers=max_transfers, admins=admins, notifications=notifications,
+                  wait_on=read_names(data.get("wait_on", []), "wait_on"))
 
 
 def _parse_notifications(spec: Mapping[str, Any], path: str) -> NotificationSettings:
@@ -494,6 +550,8 @@ def _parse_sla(name: str, spec: Mapping[str, Any], path: str) -> SlaTarget:
         warn_at=_optional(spec, "warn_at", path, read_fraction) or 0.8,
         calendar=_optional(spec, "calendar", path, read_name),
         escalate_on_breach=bool(_optional(spec, "escalate_on_breach", path, read_bool)),
+        next_update=_optional(spec, "next_update", path, read_duration),
+        pause_on=_optional(spec, "pause_on", path, read_names),
     )
 
 
@@ -525,6 +583,8 @@ def _parse_tier(spec: Mapping[str, Any], path: str) -> Tier:
         calendar=_optional(spec, "calendar", path, read_name),
         notify=read_names(spec.get("notify", []), join(path, "notify")),
         last_resort=read_names(spec.get("last_resort", []), join(path, "last_resort")),
+        idle_after=_optional(spec, "idle_after", path, read_duration),
+        idle_action=_optional(spec, "idle_action", path, read_name) or "return",
     )
 
 
@@ -534,11 +594,24 @@ def _parse_route(spec: Mapping[str, Any], path: str) -> Route:
         raise ConfigError(join(path, "ladder"), "missing; say which ladder matching cases go to")
     when_path = join(path, "when")
     when = read_table(spec.get("when", {}), when_path)
-    check_keys(when, when_path, ROUTE_FIELDS)
-    conditions = {key: read_names(value, join(when_path, key), allow_empty=False)
+    conditions = {read_name(key, when_path): _read_route_values(value, join(when_path, key))
                   for key, value in when.items()}
     return Route(ladder=read_name(spec["ladder"], join(path, "ladder")), when=conditions,
                  sla=_optional(spec, "sla", path, read_name))
+
+
+def _read_route_values(value: object, path: str) -> tuple[str, ...]:
+    """One value or a list of values (text, whole numbers, true/false) a route matches."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ConfigError(path, "expected a value or a non-empty list of values")
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if isinstance(item, float) or not isinstance(item, str | int | bool) or item == "":
+            raise ConfigError(join(path, i) if isinstance(value, list) else path,
+                              f"expected text, a whole number or true/false, got {item!r}")
+        out.append(route_value(item) or "")
+    return tuple(out)
 
 
 def _optional(spec: Mapping[str, Any], key: str, path: str, reader: Any) -> Any:
@@ -573,7 +646,8 @@ def _validate(policy: Policy) -> None:
         _check_calendar(policy, target.calendar, join(path, "calendar"))
         if target.warn_at is not None and not 0 < target.warn_at < 1:
             raise ConfigError(join(path, "warn_at"), "expected a fraction between 0 and 1")
-        for key in ("first_response", "resolution"):
+        _check_pause_on(policy, target, join(path, "pause_on"))
+        for key in ("first_response", "resolution", "next_update"):
             _check_limit(policy, getattr(target, key), target.calendar, join(path, key))
     for i, route in enumerate(policy.routes):
         path = join("routes", i)
@@ -600,7 +674,10 @@ def _validate_tier(policy: Policy, tier: Tier, path: str, *, is_top: bool,
         raise ConfigError(join(path, "members"), "a tier needs at least one member or a lead "
                                                  "so that someone can work its cases")
     _check_calendar(policy, tier.calendar, join(path, "calendar"))
-    for key in ("escalate_after", "realert_every"):
+    if tier.idle_action not in IDLE_ACTIONS:
+        raise ConfigError(join(path, "idle_action"), f"unknown idle action {tier.idle_action!r}; "
+                                                     "expected 'return' or 'escalate'")
+    for key in ("escalate_after", "realert_every", "idle_after"):
         _check_limit(policy, getattr(tier, key), tier.calendar or policy.ladders[ladder].calendar,
                      join(path, key))
     if tier.warn_at is not None and not 0 < tier.warn_at < 1:
@@ -618,6 +695,14 @@ def _check_limit(policy: Policy, value: timedelta | None, calendar: str | None,
     check_duration(value, path)
     if calendar is not None and calendar in policy.calendars:
         check_reachable(value, policy.calendars[calendar].open_per_week, calendar, path)
+
+
+def _check_pause_on(policy: Policy, target: SlaTarget, path: str) -> None:
+    words = policy.wait_words()
+    for i, word in enumerate(target.pause_on or ()):
+        if word not in words:
+            raise ConfigError(join(path, i), f"unknown wait {word!r}; expected one of "
+                                             f"{', '.join(words)}, or list it in `wait_on`")
 
 
 def _check_calendar(policy: Policy, name: str | None, path: str) -> None:

@@ -13,15 +13,20 @@ from datetime import datetime, timedelta
 import attrs
 
 from .calendars import BusinessHours
-from .model import Action, Case, ClockState, Event, EventKind, Status
-from .policy import Policy, SlaTarget
+from .model import Action, Agent, Case, ClockState, Event, EventKind, Status
+from .policy import Policy, SlaTarget, Tier
 from .stores.base import Timer
 
 __all__ = [
+    "CLOCK_NAMES",
     "FIRST_RESPONSE",
+    "IDLE",
+    "NEXT_UPDATE",
     "RESOLUTION",
+    "SLA_CLOCKS",
     "TIER",
     "calendar_of",
+    "elapsed",
     "next_clocks",
     "ordered",
     "start_clock",
@@ -31,7 +36,13 @@ __all__ = [
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 TIER = "tier"
-_ORDER = {FIRST_RESPONSE: 0, RESOLUTION: 1, TIER: 2}
+NEXT_UPDATE = "next_update"
+IDLE = "idle"
+#: The clocks an SLA target runs (and its `pause_on` governs).
+SLA_CLOCKS = (FIRST_RESPONSE, RESOLUTION, NEXT_UPDATE)
+#: Every clock name, in display order; warned and breached events name one in data["clock"].
+CLOCK_NAMES = (FIRST_RESPONSE, RESOLUTION, NEXT_UPDATE, TIER, IDLE)
+_ORDER = {name: i for i, name in enumerate(CLOCK_NAMES)}
 
 _RUNNING_STATUSES = (Status.OPEN, Status.ACTIVE)
 _PAUSED_STATUSES = (Status.WAITING, Status.RESOLVED)
@@ -61,8 +72,10 @@ def _pause(policy: Policy, clock: ClockState, at: datetime) -> ClockState:
         return clock
     assert clock.due_at is not None
     cal = calendar_of(policy, clock.calendar)
+    # time already past the due time is kept, so that elapsed() stays exact across pauses
     return attrs.evolve(clock, due_at=None, warn_at=None,
-                        remaining=cal.between(at, clock.due_at))
+                        remaining=cal.between(at, clock.due_at),
+                        overrun=clock.overrun + cal.between(clock.due_at, at))
 
 
 def _resume(policy: Policy, clock: ClockState, at: datetime) -> ClockState:
@@ -108,39 +121,136 @@ def next_clocks(policy: Policy, before: Case | None, after: Case,
     at = event.at
     clocks: dict[str, ClockState] = {c.name: c for c in (before.clocks if before else ())}
     kind = event.kind
-    if before is None:
-        target = sla_target(policy, event.data.get("sla"))
-        if target is not None:
-            calendar = target.calendar or policy.ladders[after.ladder].calendar
-            for name in (FIRST_RESPONSE, RESOLUTION):
-                limit = getattr(target, name)
-                if limit is not None:
-                    clocks[name] = start_clock(policy, name, limit, calendar, at, target.warn_at)
+    target = sla_target(policy, after.sla)
+    if before is None and target is not None:
+        calendar = _sla_calendar(policy, target, after)
+        for name in (FIRST_RESPONSE, RESOLUTION):
+            limit = getattr(target, name)
+            if limit is not None:
+                clocks[name] = start_clock(policy, name, limit, calendar, at, target.warn_at)
+    if kind is EventKind.UPDATED and before is not None and before.sla != after.sla:
+        clocks = _retargeted(policy, clocks, after, target, at)
     if kind in (EventKind.RESPONDED, EventKind.RESOLVED) and FIRST_RESPONSE in clocks:
         clocks[FIRST_RESPONSE] = _stop(clocks[FIRST_RESPONSE], at)
-    if kind is EventKind.RESOLVED and RESOLUTION in clocks:
-        clocks[RESOLUTION] = _stop(clocks[RESOLUTION], at)
-    if kind is EventKind.REOPENED and RESOLUTION in clocks:
-        old = clocks[RESOLUTION]
-        clocks[RESOLUTION] = start_clock(policy, RESOLUTION, old.target, old.calendar or None,
-                                         at, old.warn_fraction)
+    if kind is EventKind.RESOLVED:
+        for name in (RESOLUTION, NEXT_UPDATE):
+            if name in clocks:
+                clocks[name] = _stop(clocks[name], at)
+    if kind is EventKind.REOPENED:
+        for name in (RESOLUTION, NEXT_UPDATE):
+            old = clocks.get(name)
+            if old is not None:
+                clocks[name] = start_clock(policy, name, old.target, old.calendar or None,
+                                           at, old.warn_fraction)
+    if kind is EventKind.RESPONDED and target is not None and target.next_update is not None:
+        clocks[NEXT_UPDATE] = start_clock(policy, NEXT_UPDATE, target.next_update,
+                                          _sla_calendar(policy, target, after), at,
+                                          target.warn_at)
     if before is None or after.tier != before.tier:
         fresh = _tier_clock(policy, after.tier, at)
         if fresh is None:
             clocks.pop(TIER, None)
         else:
             clocks[TIER] = fresh
+    _idle_clock(policy, clocks, before, after, event)
+    return ordered(_by_status(policy, clocks, after, target, at).values())
+
+
+def _by_status(policy: Policy, clocks: dict[str, ClockState], after: Case,
+               target: SlaTarget | None, at: datetime) -> dict[str, ClockState]:
+    """Run, pause or stop every clock as the case's new status (and what it waits on) says."""
     if after.status in _RUNNING_STATUSES:
-        clocks = {n: _resume(policy, c, at) for n, c in clocks.items()}
-    elif after.status in _PAUSED_STATUSES:
-        clocks = {n: _pause(policy, c, at) for n, c in clocks.items()}
-    else:
-        clocks = {n: _stop(c, at) for n, c in clocks.items()}
-    return ordered(clocks.values())
+        return {n: _resume(policy, c, at) for n, c in clocks.items()}
+    if after.status is Status.WAITING:
+        keeps_running = target is not None and not target.pauses(after.waiting_on)
+        return {n: _resume(policy, c, at) if keeps_running and n in SLA_CLOCKS
+                else _pause(policy, c, at) for n, c in clocks.items()}
+    if after.status in _PAUSED_STATUSES:
+        return {n: _pause(policy, c, at) for n, c in clocks.items()}
+    return {n: _stop(c, at) for n, c in clocks.items()}
+
+
+def _sla_calendar(policy: Policy, target: SlaTarget, case: Case) -> str | None:
+    ladder = policy.ladders.get(case.ladder)
+    return target.calendar or (ladder.calendar if ladder is not None else None)
+
+
+def _tier_or_none(policy: Policy, name: str) -> Tier | None:
+    try:
+        return policy.tier(name)
+    except KeyError:
+        return None
+
+
+def _idle_clock(policy: Policy, clocks: dict[str, ClockState], before: Case | None,
+                after: Case, event: Event) -> None:
+    """Start, restart or drop the idle clock: it runs while an agent owns an unfinished case.
+
+    It starts when an agent takes the case (or it changes tier) and restarts on any action
+    of the owner; it is dropped when a queue owns the case or the case is resolved.
+    """
+    tier = _tier_or_none(policy, after.tier)
+    owner = after.owner
+    if (tier is None or tier.idle_after is None or not isinstance(owner, Agent)
+            or after.status not in (Status.OPEN, Status.ACTIVE, Status.WAITING)):
+        clocks.pop(IDLE, None)
+        return
+    restart = (IDLE not in clocks or before is None or before.owner != owner
+               or before.tier != after.tier or event.actor == owner.name)
+    if restart:
+        clocks[IDLE] = start_clock(policy, IDLE, tier.idle_after,
+                                   policy.tier_calendar_name(after.tier), event.at, None)
+
+
+def elapsed(policy: Policy, clock: ClockState, now: datetime) -> timedelta:
+    """Business time an SLA or idle clock has counted since it started, up to `now`.
+
+    That is its target minus what is left (plus any time past the target). A top-tier clock
+    that re-alerted moves its due time on by each interval, so this does not apply to it.
+    """
+    cal = calendar_of(policy, clock.calendar)
+    base = clock.target + clock.overrun
+    if clock.due_at is not None and clock.stopped_at is None:
+        if now <= clock.due_at:
+            return base - cal.between(now, clock.due_at)
+        return base + cal.between(clock.due_at, now)
+    if clock.stopped_at is None:
+        return base - (clock.remaining or timedelta(0))
+    raise ValueError(f"clock {clock.name} is stopped; its elapsed time is in the history")
+
+
+def _retargeted(policy: Policy, clocks: dict[str, ClockState], case: Case,
+                target: SlaTarget | None, at: datetime) -> dict[str, ClockState]:
+    """The SLA clocks moved to `target`, keeping the business time each already used."""
+    out = dict(clocks)
+    calendar = None if target is None else _sla_calendar(policy, target, case)
+    wanted = {FIRST_RESPONSE: case.first_response_at is None, RESOLUTION: True,
+              NEXT_UPDATE: case.first_response_at is not None}
+    for name in SLA_CLOCKS:
+        limit = None if target is None else getattr(target, name)
+        old = out.get(name)
+        if old is not None and old.stopped_at is not None:
+            continue
+        if limit is None:
+            out.pop(name, None)
+        elif old is None:
+            if wanted[name]:
+                out[name] = start_clock(policy, name, limit, calendar, at,
+                                        None if target is None else target.warn_at)
+        else:
+            used = elapsed(policy, old, at)
+            out[name] = ClockState(
+                name=name, target=limit, calendar=calendar or "", started_at=old.started_at,
+                due_at=None, remaining=max(limit - used, timedelta(0)),
+                warn_fraction=None if target is None else target.warn_at,
+                warned=old.warned, breached=old.breached,
+                overrun=max(used - limit, timedelta(0)),
+            )
+    return out
 
 
 def ordered(clocks: Iterable[ClockState]) -> tuple[ClockState, ...]:
-    """Clocks in display order: first response, resolution, tier."""
+    """Clocks in display order: first response, resolution, next update, tier, idle."""
     return tuple(sorted(clocks, key=lambda c: _ORDER.get(c.name, 9)))
 
 
@@ -161,6 +271,8 @@ def timers_for(policy: Policy, case: Case) -> tuple[Timer, ...]:
         assert clock.due_at is not None
         if clock.warn_at is not None and not clock.warned and clock.warn_at < clock.due_at:
             timers.append(Timer(case.id, clock.name, clock.warn_at, Action.WARN))
+        elif clock.name == IDLE:
+            timers.append(Timer(case.id, clock.name, clock.due_at, idle_action(policy, case)))
         elif clock.name != TIER:
             timers.append(Timer(case.id, clock.name, clock.due_at, Action.BREACH))
         elif is_top_tier(policy, case.tier):
@@ -168,6 +280,17 @@ def timers_for(policy: Policy, case: Case) -> tuple[Timer, ...]:
         else:
             timers.append(Timer(case.id, clock.name, clock.due_at, Action.ESCALATE))
     return tuple(timers)
+
+
+def idle_action(policy: Policy, case: Case) -> Action:
+    """What the idle timer does: return the case to its queue, or escalate it a tier.
+
+    At the top tier (where nothing is above) an `escalate` idle action returns the case.
+    """
+    tier = _tier_or_none(policy, case.tier)
+    if tier is None or tier.idle_action != "escalate" or is_top_tier(policy, case.tier):
+        return Action.RETURN
+    return Action.ESCALATE
 
 
 def after_warning(clock: ClockState) -> ClockState:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from .machine import (
     ACTORS,
+    SLA_POLICY,
     STANDARD_POLICY,
     TIMED_POLICY,
     StoreFactory,
     StoreOpener,
     lifecycle_machine,
+    sla_policy,
     standard_policy,
     timed_policy,
 )
@@ -20,6 +22,7 @@ from .store_contract import StoreContract
 
 __all__ = [
     "ACTORS",
+    "SLA_POLICY",
     "STANDARD_POLICY",
     "TIMED_POLICY",
     "NotifierContract",
@@ -28,6 +31,7 @@ __all__ = [
     "StoreOpener",
     "lifecycle_machine",
     "sample_notification",
+    "sla_policy",
     "standard_policy",
     "timed_policy",
 ]

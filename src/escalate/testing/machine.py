@@ -39,14 +39,17 @@ from ..model import EVENT_OF_ACTION, Action, Agent, Case, Queue, Status
 from ..policy import Policy
 from ..stores.base import Store
 from ..verify import check_case
+from .sla_checks import check_shares, check_timer_event, check_timers, paused_clock_names
 
 __all__ = [
     "ACTORS",
+    "SLA_POLICY",
     "STANDARD_POLICY",
     "TIMED_POLICY",
     "StoreFactory",
     "StoreOpener",
     "lifecycle_machine",
+    "sla_policy",
     "standard_policy",
     "timed_policy",
 ]
@@ -87,6 +90,29 @@ TIMED_POLICY: dict[str, Any] = {
     ]}},
 }
 
+#: The timed ladder with idle owners, next-update commitments, pause rules and SLA routes.
+SLA_POLICY: dict[str, Any] = {
+    **TIMED_POLICY,
+    "wait_on": ["vendor"],
+    "sla": {"normal": {"first_response": "4h", "resolution": "2d", "calendar": "office",
+                       "next_update": "3h", "pause_on": ["customer"]},
+            "urgent": {"first_response": "30m", "resolution": "8h", "warn_at": 0.5,
+                       "escalate_on_breach": True, "next_update": "1h",
+                       "pause_on": ["customer", "vendor"]},
+            "gold": {"first_response": "15m", "resolution": "4h", "next_update": "30m"}},
+    "ladders": {"support": {"calendar": "office", "tiers": [
+        {"name": "frontline", "members": ["ana", "bo"], "escalate_after": "6h",
+         "idle_after": "2h"},
+        {"name": "specialists", "members": ["cy", "dan"], "lead": "cy",
+         "escalate_after": "5h", "warn_at": 0.5, "idle_after": "90m", "idle_action": "escalate"},
+        {"name": "management", "members": ["dee"], "lead": "dee", "realert_every": "2h",
+         "last_resort": ["root"], "idle_after": "3h"},
+    ]}},
+    "routes": [{"when": {"priority": "urgent", "plan": ["gold", "platinum"]},
+                "ladder": "support", "sla": "gold"},
+               {"ladder": "support"}],
+}
+
 #: Everyone the machine lets act: tier members, leads, an administrator and a stranger.
 ACTORS = ("ana", "bo", "cy", "dan", "dee", "root", "zed")
 
@@ -94,6 +120,9 @@ _TEXTS = st.sampled_from([
     "", "   ", "customer sent the invoice; needs a credit note",
     "'); DROP TABLE cases; --", "line\nbreak\ttab\x00nul", "ünïcødé ✓",
 ]) | st.integers(min_value=200, max_value=5000).map(lambda n: "long " * n)
+_PRIORITIES = ("normal", "urgent")
+_PLANS = ("free", "gold", "platinum")
+_WAITS = ("customer", "third_party", "vendor", "moon")
 _USER_ACTIONS = [a for a in Action if a not in lifecycle.SYSTEM_ACTIONS and a is not Action.OPEN]
 _TARGETS = st.sampled_from([*ACTORS, "queue:frontline", "queue:specialists",
                             "queue:management"])
@@ -109,13 +138,21 @@ def timed_policy() -> Policy:
     return Policy.from_dict(TIMED_POLICY)
 
 
+def sla_policy() -> Policy:
+    """The timed ladder with every SLA-depth feature: idle, next update, pause_on, routes."""
+    return Policy.from_dict(SLA_POLICY)
+
+
 def lifecycle_machine(factory: StoreFactory, *,
                       policy: Policy | None = None) -> type[RuleBasedStateMachine]:
     """A RuleBasedStateMachine that runs random actions, removals and restarts on a store.
 
     After every step it checks: every case ever opened is retrievable; every case has
     exactly one owner that exists in the policy; replaying a case's events gives the stored
-    case; event sequence numbers are gap-free; a refused action changed nothing.
+    case; event sequence numbers are gap-free; a refused action changed nothing; every
+    unclosed case has exactly the timers its clocks call for; per clock, the tiers' shares
+    add up to the business time it counted; timer events name their clock, an idle return
+    only leaves an agent-owned case that was not waiting, and no passed deadline is silent.
     """
     chosen_policy = policy or standard_policy()
 
@@ -165,10 +202,16 @@ def lifecycle_machine(factory: StoreFactory, *,
               actor=st.sampled_from(ACTORS), to=_TARGETS, text=_TEXTS)
         def act(self, case_id: str, action: Action, actor: str, to: str,
                 text: str) -> None:
+            self._checked(case_id, action, actor, to,
+                          lambda: self._perform(case_id, action, actor, to, text))
+
+        def _checked(self, case_id: str, action: Action, actor: str, to: str,
+                     perform: Callable[[], Case]) -> None:
+            """Perform an action: it records one event, or it is refused and changes nothing."""
             before = self.desk.get(case_id)
             seen = len(self.desk.history(case_id))
             try:
-                after = self._perform(case_id, action, actor, to, text)
+                after = perform()
             except EscalateError as exc:
                 event(f"{action.value} refused: {type(exc).__name__}")
                 assert str(exc)
@@ -211,7 +254,8 @@ def lifecycle_machine(factory: StoreFactory, *,
                 Action.TRANSFER: lambda: desk.transfer(case_id, to=to, by=actor, note=text),
                 Action.ESCALATE: lambda: desk.escalate(case_id, by=actor, reason=text or None),
                 Action.ASSIGN: lambda: desk.assign(case_id, to=target, by=actor),
-                Action.WAIT: lambda: desk.wait(case_id, by=actor, reason=text or None),
+                Action.WAIT: lambda: desk.wait(case_id, by=actor, reason=text or None,
+                                               on=_WAITS[len(target) % len(_WAITS)]),
                 Action.RESUME: lambda: desk.resume(case_id, by=actor),
                 Action.RESOLVE: lambda: desk.resolve(case_id, by=actor, resolution=text),
                 Action.REOPEN: lambda: desk.reopen(case_id, by=actor),
@@ -219,6 +263,9 @@ def lifecycle_machine(factory: StoreFactory, *,
                 Action.NOTE: lambda: desk.note(case_id, text, by=actor),
                 Action.RATE: lambda: desk.rate(case_id, score=1 + len(text) % 5,
                                                comment=text or None, by=actor),
+                Action.UPDATE: lambda: desk.update(
+                    case_id, by=actor, reason=text, priority=_PRIORITIES[len(text) % 2],
+                    fields={"plan": _PLANS[len(target) % len(_PLANS)]}),
             }
             return calls[action]()
 
@@ -240,11 +287,46 @@ def lifecycle_machine(factory: StoreFactory, *,
                 assert after.owner == Agent(target)
                 assert chosen_policy.tier(after.tier).lead == actor or actor in \
                     chosen_policy.admins
-            elif action is Action.NOTE:
+            elif action in (Action.NOTE, Action.UPDATE):
                 assert (after.status, after.owner, after.tier) == \
                     (before.status, before.owner, before.tier)
+            if action is Action.UPDATE:
+                data = self.desk.history(after.id)[-1].data
+                assert data["after"] and set(data["before"]) == set(data["after"])
+                assert {"priority": after.priority, "sla": after.sla}.items() >= \
+                    {k: v for k, v in data["after"].items() if k in ("priority", "sla")}.items()
             if action is not Action.NOTE and before.contact is not None:
                 assert after.contact == before.contact, "the contact never changes once set"
+
+        @rule(case_id=cases, priority=st.sampled_from(_PRIORITIES),
+              plan=st.sampled_from(_PLANS), pick=st.integers(min_value=0, max_value=9))
+        def update_case(self, case_id: str, priority: str, plan: str, pick: int) -> None:
+            """Re-prioritise or re-classify as someone entitled; the SLA target may change."""
+            actor = self._entitled(case_id, pick)
+            self._checked(case_id, Action.UPDATE, actor, "", lambda: self.desk.update(
+                case_id, by=actor, reason=f"now {priority}, plan {plan}", priority=priority,
+                fields={"plan": plan}))
+
+        @rule(case_id=cases, on=st.sampled_from(_WAITS), pick=st.integers(0, 9))
+        def wait_on(self, case_id: str, on: str, pick: int) -> None:
+            """Put the case on hold waiting on `on`, as its owner or a tier member."""
+            actor = self._entitled(case_id, pick)
+            self._checked(case_id, Action.WAIT, actor, "", lambda: self.desk.wait(
+                case_id, by=actor, reason=f"waiting on {on}", on=on))
+
+        def _entitled(self, case_id: str, pick: int) -> str:
+            case = self.desk.get(case_id)
+            if isinstance(case.owner, Agent) and pick % 2 == 0:
+                return case.owner.name
+            tier = chosen_policy.tier(case.tier)
+            people = [*tier.members, *([tier.lead] if tier.lead else [])]
+            return people[pick % len(people)]
+
+        @rule(minutes=st.integers(min_value=1, max_value=60 * 6))
+        def pass_time_and_tick(self, minutes: int) -> None:
+            """Move on a little and fire what fell due, so timers fire often."""
+            self.advance_clock(minutes)
+            self.tick()
 
         @rule(agent=st.sampled_from(ACTORS))
         def remove_agent(self, agent: str) -> None:
@@ -267,9 +349,10 @@ def lifecycle_machine(factory: StoreFactory, *,
             """Fire due timers; afterwards no deadline that has passed is left unanswered."""
             now = self.clock.now()
             for fired in self.desk.tick():
-                event(f"tick recorded {fired.kind.value}")
+                event(f"tick recorded {fired.kind.value} {fired.data.get('clock')}")
                 assert fired.actor is None and fired.at <= now
-            for case in self.desk.cases(status=("open", "active")):
+                check_timer_event(fired)
+            for case in self.desk.cases(status=("open", "active", "waiting")):
                 for clock in case.clocks:
                     if not clock.running:
                         continue
@@ -304,14 +387,23 @@ def lifecycle_machine(factory: StoreFactory, *,
                     assert case.owner.name, "an agent owner needs a name"
                 assert tier.name == case.tier
                 self._check_paused(case)
+                if case.status is not Status.CLOSED:
+                    check_timers(chosen_policy, self.desk.store, case)
+                    check_shares(chosen_policy, self.desk.history(case_id), case,
+                                 self.clock.now())
 
         def _check_paused(self, case: Case) -> None:
-            """A case that waits (or is resolved) accrues no business time on any clock."""
+            """A case that waits (or is resolved) accrues no business time on paused clocks.
+
+            Waiting pauses every clock except an SLA target's whose `pause_on` does not
+            list what the case waits on.
+            """
             if case.status not in (Status.WAITING, Status.RESOLVED):
                 self.paused.pop(case.id, None)
                 return
+            names = paused_clock_names(chosen_policy, case)
             remaining = [(c.name, c.remaining, c.due_at) for c in case.clocks
-                         if c.stopped_at is None]
+                         if c.name in names]
             assert all(due is None for _, _, due in remaining), "a paused clock is running"
             seen = self.paused.get(case.id)
             if seen is not None and seen[0] == case.version:

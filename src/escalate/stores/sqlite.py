@@ -21,7 +21,7 @@ from ..codec import (
 )
 from ..errors import ConflictError, StorageError
 from ..model import Action, Case, Event
-from .base import CaseQuery, Change, Notification, Store, Timer, TimerHandler
+from .base import CaseQuery, Change, Notification, RawRow, Store, Timer, TimerHandler
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -106,6 +106,17 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    """,
+    # an append-only registry of every case id ever stored, so a deleted case is found
+    """
+    CREATE TABLE case_registry (case_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    INSERT OR IGNORE INTO case_registry (case_id) SELECT id FROM cases;
+    CREATE TRIGGER cases_registered AFTER INSERT ON cases
+        BEGIN INSERT OR IGNORE INTO case_registry (case_id) VALUES (NEW.id); END;
+    CREATE TRIGGER case_registry_append_only_update BEFORE UPDATE ON case_registry
+        BEGIN SELECT RAISE(ABORT, 'the case registry is append-only'); END;
+    CREATE TRIGGER case_registry_append_only_delete BEFORE DELETE ON case_registry
+        BEGIN SELECT RAISE(ABORT, 'the case registry is append-only'); END;
     """,
 )
 
@@ -410,10 +421,60 @@ class SqliteStore(Store):
                 " last_error = ?, delivered_at = ? WHERE key = ?",
                 (row[8], row[9], row[10], row[11], row[12], row[0]))
 
+    # -- read-only inspection --------------------------------------------------------
+
+    def inspect_case_ids(self) -> list[str]:
+        """Case ids from every table, the cases table's oldest first."""
+        ids = dict.fromkeys(case_id for (case_id,) in self._read(
+            "SELECT id FROM cases ORDER BY opened_at, rowid"))
+        for table in ("case_registry", "events", "timers", "outbox"):
+            ids.update(dict.fromkeys(case_id for (case_id,) in self._read(
+                f"SELECT DISTINCT case_id FROM {table} ORDER BY case_id")))
+        return list(ids)
+
+    def inspect_case(self, case_id: str) -> RawRow | None:
+        """The case row as stored."""
+        rows = self._inspect("cases", "id = ?", (case_id,))
+        return rows[0] if rows else None
+
+    def inspect_events(self, case_id: str) -> list[RawRow]:
+        """The case's event rows as stored, by sequence number."""
+        return self._inspect("events", "case_id = ? ORDER BY seq", (case_id,))
+
+    def inspect_timers(self, case_id: str) -> list[RawRow]:
+        """The case's timer rows as stored."""
+        return self._inspect("timers", "case_id = ? ORDER BY clock", (case_id,))
+
+    def inspect_outbox(self, case_id: str) -> list[RawRow]:
+        """The case's outbox rows as stored."""
+        return self._inspect("outbox", "case_id = ? ORDER BY created_at, key", (case_id,))
+
+    def registered_ids(self) -> set[str] | None:
+        """Every case id the registry recorded when the case was first stored."""
+        return {case_id for (case_id,) in self._read("SELECT case_id FROM case_registry")}
+
+    def _inspect(self, table: str, where: str, params: tuple[Any, ...]) -> list[RawRow]:
+        with self._lock:
+            # text that is not UTF-8 is read with replacement characters instead of failing
+            self._db.text_factory = _lenient_text
+            try:
+                cursor = self._db.execute(f"SELECT * FROM {table} WHERE {where}", params)
+                names = [column[0] for column in cursor.description]
+                return [RawRow(table, dict(zip(names, row, strict=True)))
+                        for row in cursor.fetchall()]
+            except sqlite3.Error as exc:
+                raise _storage_error("read", self.path, exc) from exc
+            finally:
+                self._db.text_factory = str
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+
+def _lenient_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _statements(script: str) -> list[str]:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ..codec import case_from_dict, event_from_dict
+from ..codec import case_from_dict, case_to_dict, event_from_dict, event_to_dict
 from ..model import Case, Event
 from ..stores.base import RawRow
 from .problem import Problem, describe_error, same_value, shown
@@ -38,15 +38,30 @@ _EVENT_COLUMNS: dict[str, Callable[[Event], Any]] = {
 }
 
 
-def _decode(body: Any, read: Callable[[Mapping[str, Any]], T]) -> T | str:
-    """The decoded record, or a sentence saying why the body cannot be read."""
+def _decode(body: Any, read: Callable[[Mapping[str, Any]], T],
+            write: Callable[[T], dict[str, Any]]) -> tuple[T, list[str]] | str:
+    """The decoded record and the body fields not in canonical form, or why it is unreadable.
+
+    A body holds exactly what its record writes back; a field whose stored value differs
+    from that (or that the record does not know) was edited by hand. A field left out is
+    read with its default, as bodies written by older releases are.
+    """
     try:
         data = json.loads(body)
         if not isinstance(data, dict):
             return f"the body is JSON but not an object (it is a {type(data).__name__})"
-        return read(data)
+        record = read(data)
+        canonical = write(record)
     except Exception as exc:  # a damaged row must become a problem, whatever it raises
         return describe_error(exc)
+    odd = [name for name, value in data.items()
+           if name not in canonical or not _same_json(value, canonical[name])]
+    return record, odd
+
+
+def _same_json(stored: Any, canonical: Any) -> bool:
+    """Equal as JSON values, telling 1 from 1.0 from true."""
+    return json.dumps(stored, sort_keys=True) == json.dumps(canonical, sort_keys=True)
 
 
 def _drift(row: RawRow, record: Any, columns: Mapping[str, Callable[[Any], Any]]) -> list[str]:
@@ -63,12 +78,15 @@ def _drift(row: RawRow, record: Any, columns: Mapping[str, Callable[[Any], Any]]
 
 def decode_case(case_id: str, row: RawRow) -> tuple[Case | None, list[Problem]]:
     """The case in `row` (None when it cannot be read) and the problems of the row."""
-    decoded = _decode(row.columns.get("body"), case_from_dict)
+    decoded = _decode(row.columns.get("body"), case_from_dict, case_to_dict)
     if isinstance(decoded, str):
         return None, [Problem(case_id, "damaged", f"the case row cannot be read: {decoded}")]
-    drift = _drift(row, decoded, _CASE_COLUMNS)
-    problems = [Problem(case_id, "index", f"the case row's column {d}") for d in drift]
-    return decoded, problems
+    case, odd = decoded
+    problems = [Problem(case_id, "damaged", f"the case body's field {name!r} is not as the "
+                                            "case writes it") for name in odd]
+    drift = _drift(row, case, _CASE_COLUMNS)
+    problems += [Problem(case_id, "index", f"the case row's column {d}") for d in drift]
+    return case, problems
 
 
 def decode_events(case_id: str, rows: list[RawRow]) -> tuple[list[Event], list[Problem]]:
@@ -77,12 +95,15 @@ def decode_events(case_id: str, rows: list[RawRow]) -> tuple[list[Event], list[P
     problems: list[Problem] = []
     for position, row in enumerate(rows, start=1):
         seq = row.columns.get("seq", position)
-        decoded = _decode(row.columns.get("body"), event_from_dict)
+        decoded = _decode(row.columns.get("body"), event_from_dict, event_to_dict)
         if isinstance(decoded, str):
             problems.append(Problem(case_id, "damaged",
                                     f"event {shown(seq)} cannot be read: {decoded}"))
             continue
-        for drift in _drift(row, decoded, _EVENT_COLUMNS):
+        event, odd = decoded
+        problems += [Problem(case_id, "damaged", f"event {shown(seq)}'s body field {name!r} is "
+                                                 "not as the event writes it") for name in odd]
+        for drift in _drift(row, event, _EVENT_COLUMNS):
             problems.append(Problem(case_id, "index", f"event {shown(seq)}'s column {drift}"))
-        events.append(decoded)
+        events.append(event)
     return events, problems

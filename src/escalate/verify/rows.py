@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ..codec import case_from_dict, case_to_dict, event_from_dict, event_to_dict
+from ..codec import case_from_dict, case_to_dict, event_from_dict, event_to_dict, json_text
 from ..model import Case, Event
 from ..stores.base import RawRow
 from .problem import Problem, describe_error, same_value, shown
@@ -52,6 +52,8 @@ def _decode(body: Any, read: Callable[[Mapping[str, Any]], T],
             return f"the body is JSON but not an object (it is a {type(data).__name__})"
         record = read(data)
         canonical = write(record)
+        if body == json_text(canonical):  # the usual case: exactly as the store wrote it
+            return record, []
     except Exception as exc:  # a damaged row must become a problem, whatever it raises
         return describe_error(exc)
     odd = [name for name, value in data.items()

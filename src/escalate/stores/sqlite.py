@@ -6,10 +6,10 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..codec import (
     case_from_dict,
@@ -21,9 +21,12 @@ from ..codec import (
 )
 from ..errors import ConflictError, StorageError
 from ..model import Action, Case, Event
+from . import sqlite_inspection as inspection
 from .base import CaseQuery, Change, Notification, RawRow, Store, Timer, TimerHandler
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
+
+R = TypeVar("R")
 
 #: Schema migrations; the database's PRAGMA user_version counts how many were applied.
 MIGRATIONS: tuple[str, ...] = (
@@ -421,60 +424,46 @@ class SqliteStore(Store):
                 " last_error = ?, delivered_at = ? WHERE key = ?",
                 (row[8], row[9], row[10], row[11], row[12], row[0]))
 
-    # -- read-only inspection --------------------------------------------------------
+    # -- read-only inspection (sqlite_inspection) ----------------------------------------
 
     def inspect_case_ids(self) -> list[str]:
         """Case ids from every table, the cases table's oldest first."""
-        ids = dict.fromkeys(case_id for (case_id,) in self._read(
-            "SELECT id FROM cases ORDER BY opened_at, rowid"))
-        for table in ("case_registry", "events", "timers", "outbox"):
-            ids.update(dict.fromkeys(case_id for (case_id,) in self._read(
-                f"SELECT DISTINCT case_id FROM {table} ORDER BY case_id")))
-        return list(ids)
+        return self._inspect(inspection.case_ids)
 
     def inspect_case(self, case_id: str) -> RawRow | None:
         """The case row as stored."""
-        rows = self._inspect("cases", "id = ?", (case_id,))
-        return rows[0] if rows else None
+        found = self._inspect(inspection.rows, "cases", "id = ?", (case_id,))
+        return found[0] if found else None
 
     def inspect_events(self, case_id: str) -> list[RawRow]:
         """The case's event rows as stored, by sequence number."""
-        return self._inspect("events", "case_id = ? ORDER BY seq", (case_id,))
+        return self._inspect(inspection.rows, "events", "case_id = ? ORDER BY seq", (case_id,))
 
     def inspect_timers(self, case_id: str) -> list[RawRow]:
         """The case's timer rows as stored."""
-        return self._inspect("timers", "case_id = ? ORDER BY clock", (case_id,))
+        return self._inspect(inspection.rows, "timers", "case_id = ? ORDER BY clock",
+                             (case_id,))
 
     def inspect_outbox(self, case_id: str) -> list[RawRow]:
         """The case's outbox rows as stored."""
-        return self._inspect("outbox", "case_id = ? ORDER BY created_at, key", (case_id,))
+        return self._inspect(inspection.rows, "outbox", "case_id = ? ORDER BY created_at, key",
+                             (case_id,))
 
     def registered_ids(self) -> set[str] | None:
         """Every case id the registry recorded when the case was first stored."""
-        return {case_id for (case_id,) in self._read("SELECT case_id FROM case_registry")}
+        return self._inspect(inspection.registered_ids)
 
-    def _inspect(self, table: str, where: str, params: tuple[Any, ...]) -> list[RawRow]:
+    def _inspect(self, read: Callable[..., R], *args: Any) -> R:
         with self._lock:
-            # text that is not UTF-8 is read with replacement characters instead of failing
-            self._db.text_factory = _lenient_text
             try:
-                cursor = self._db.execute(f"SELECT * FROM {table} WHERE {where}", params)
-                names = [column[0] for column in cursor.description]
-                return [RawRow(table, dict(zip(names, row, strict=True)))
-                        for row in cursor.fetchall()]
+                return read(self._db, *args)
             except sqlite3.Error as exc:
                 raise _storage_error("read", self.path, exc) from exc
-            finally:
-                self._db.text_factory = str
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
-
-
-def _lenient_text(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
 
 
 def _statements(script: str) -> list[str]:

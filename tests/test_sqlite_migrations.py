@@ -9,12 +9,15 @@ import attrs
 import pytest
 
 from escalate import Desk, ManualClock, Policy
+from escalate.codec import format_time
 from escalate.policy import NotificationSettings
 from escalate.stores import sqlite as sqlite_store
 
-#: An outbox row as the first schema stored it (no lease id), with a key of that time.
-OLD_ROW = ("C-1:2:ana:log", "C-1", 2, "ana", "log", "s", "b\n", "2020-01-01T00:00:00+00:00",
-           "pending", 0, "2020-01-01T00:00:00+00:00", None, None)
+
+def old_row(at: str) -> tuple[object, ...]:
+    """An outbox row as the first schema stored it (no lease id), with a key of that time."""
+    return ("C-1:2:ana:log", "C-1", 2, "ana", "log", "s", "b\n", at, "pending", 0, at, None,
+            None)
 
 
 def test_an_older_schema_is_migrated_with_its_data(tmp_path: Path, policy: Policy,
@@ -32,7 +35,8 @@ def test_an_older_schema_is_migrated_with_its_data(tmp_path: Path, policy: Polic
         old.shutdown()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-        db.execute("INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", OLD_ROW)
+        db.execute("INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   old_row(format_time(history[1].at)))
     new = Desk(policy, store=f"sqlite:///{path}", clock=ManualClock(), autoload_plugins=False)
     assert new.history(case.id) == history
     (kept,) = new.outbox(case_id="C-1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import click
 
 from . import __version__, lifecycle
 from .cli_common import (
+    EXIT_ANCHOR,
     EXIT_PROBLEMS,
     db_option,
     emit,
@@ -26,6 +28,7 @@ from .cli_report import rate, report, show_html
 from .codec import case_to_dict, event_to_dict
 from .demo import run_demo
 from .model import Case, Queue
+from .verify import Problem
 
 __all__ = ["main"]
 
@@ -40,7 +43,8 @@ def main(verbose: int) -> None:
     """Every customer problem has one owner, climbs tiers on time, and leaves a trail.
 
     Exit codes: 0 success; 1 a refused action or a failed check; 2 bad usage;
-    3 a bad policy or setting; 4 a storage failure.
+    3 a bad policy or setting; 4 a storage failure; 5 the store does not match the
+    digest given to `verify --expect`.
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -241,17 +245,48 @@ def worker(db: str, policy_path: str, max_sleep: float, once: bool) -> None:
 @db_option
 @policy_option
 @json_option
+@click.option("--digest", "print_digest", is_flag=True,
+              help="Print the store's digest (the head of every case's chain) and exit; keep "
+                   "it elsewhere and pass it back with --expect.")
+@click.option("--as-of", "as_of", default=None, metavar="ISO-TIME",
+              help="With --digest: anchor events up to this aware ISO time (default: now).")
+@click.option("--expect", default=None, metavar="DIGEST",
+              help=f"Also check that the store still holds what DIGEST anchored; exit "
+                   f"{EXIT_ANCHOR} if it does not.")
 @reports_errors
-def verify(db: str, policy_path: str, as_json: bool) -> None:
-    """Check every case: owned, events gap-free, replay equals state, no overdue timer."""
+def verify(db: str, policy_path: str, as_json: bool, print_digest: bool, as_of: str | None,
+           expect: str | None) -> None:
+    """Check every case and row: owned, sealed, replayable, timers, outbox, digest."""
     with open_desk(db, policy_path) as desk:
-        problems = desk.verify()
-        total = len(desk.cases())
-    emit({"cases": total, "problems": [str(p) for p in problems]}, as_json,
-         lambda: "\n".join(printable(p) for p in problems) if problems
+        if print_digest:
+            value = desk.digest(_iso_time(as_of))
+            emit({"digest": value}, as_json, lambda: value)
+            return
+        problems = desk.verify(expect=expect)
+        total = sum(1 for _ in desk.store.case_ids())  # counts rows without decoding them
+    report: dict[str, object] = {"cases": total, "problems": [str(p) for p in problems]}
+    if expect is not None:
+        report["anchor_ok"] = not _anchor_failed(problems)
+    emit(report, as_json, lambda: "\n".join(printable(p) for p in problems) if problems
          else f"ok: {total} cases, all invariants hold")
+    if _anchor_failed(problems):
+        sys.exit(EXIT_ANCHOR)
     if problems:
         sys.exit(EXIT_PROBLEMS)
+
+
+def _anchor_failed(problems: list[Problem]) -> bool:
+    return any(p.kind == "anchor" for p in problems)
+
+
+def _iso_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise click.UsageError(f"--as-of {text!r} is not an ISO time such as "
+                               "2026-12-01T12:00:00+00:00") from None
 
 
 @main.command()

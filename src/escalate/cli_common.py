@@ -17,6 +17,7 @@ from .errors import ConfigError, EscalateError, StorageError
 from .policy import Policy
 
 __all__ = [
+    "EXIT_ANCHOR",
     "EXIT_CONFIG",
     "EXIT_ERROR",
     "EXIT_OK",
@@ -37,6 +38,8 @@ EXIT_ERROR = 1
 EXIT_PROBLEMS = 1
 EXIT_CONFIG = 3
 EXIT_STORAGE = 4
+#: `escalate verify --expect DIGEST`: the store no longer holds what the digest anchored.
+EXIT_ANCHOR = 5
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +15,14 @@ __all__ = [
     "event_from_dict",
     "event_to_dict",
     "format_time",
+    "json_text",
     "parse_time",
 ]
+
+
+def json_text(value: Mapping[str, Any]) -> str:
+    """Compact JSON text, as the stores write bodies."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def format_time(moment: datetime) -> str:

@@ -46,7 +46,8 @@ from .policy import Policy, Route, Tier
 from .report import Report, build_report
 from .shares import ClockShare, clock_shares
 from .stores.base import CaseQuery, Change, Notification, Store, Timer
-from .verify import Problem, verify_store
+from .verify import DigestError, Problem, parse_digest, verify_store
+from .verify import digest as store_digest
 
 __all__ = ["Desk"]
 
@@ -169,14 +170,32 @@ class Desk:
         return clock_shares(self.policy, self.store.events(case.id),
                             _aware(now, "now") or self.clock.now())
 
-    def verify(self, *, overdue_after: timedelta | None = timedelta(minutes=5)) -> list[Problem]:
+    def verify(self, *, overdue_after: timedelta | None = timedelta(minutes=5),
+               expect: str | None = None) -> list[Problem]:
         """Check every stored case's invariants; an empty list means all hold.
 
         With `overdue_after`, a timer left that long past its due time is a problem too.
+        With `expect` (a digest from `desk.digest()`), a store that no longer holds what
+        the digest anchored is a problem too; a text that is not a digest raises InvalidInput.
+        A damaged row is reported as a problem, never raised.
         """
+        anchor = None
+        if expect is not None:
+            try:
+                anchor = parse_digest(expect)
+            except DigestError as exc:
+                raise InvalidInput(str(exc)) from None
         now = None if overdue_after is None else self.clock.now()
         return list(verify_store(self.store, now=now, grace=overdue_after or timedelta(0),
-                                 tiers=self._known_tiers))
+                                 tiers=self._known_tiers, policy=self.policy, expect=anchor))
+
+    def digest(self, as_of: datetime | None = None) -> str:
+        """A digest of every case's chain as of `as_of` (default: now), to keep elsewhere.
+
+        Pass it back later as `verify(expect=...)`: events recorded after `as_of` do not
+        change it; a case or event at or before `as_of` removed, altered or rolled back does.
+        """
+        return str(store_digest(self.store, _aware(as_of, "as_of") or self.clock.now()))
 
     def events(self, since: datetime | None = None,
                until: datetime | None = None) -> Iterator[Event]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
+from ..codec import case_to_dict, event_to_dict, format_time, json_text
 from ..errors import StorageError
 from ..model import Action, Case, Event
 
-__all__ = ["CaseQuery", "Change", "Notification", "Store", "Timer", "TimerHandler",
+__all__ = ["CaseQuery", "Change", "Notification", "RawRow", "Store", "Timer", "TimerHandler",
            "distinct_notifications", "key_clash"]
 
 
@@ -122,6 +124,18 @@ class CaseQuery:
         )
 
 
+@attrs.frozen
+class RawRow:
+    """One stored row as the database holds it, before decoding; what `verify` inspects.
+
+    `columns` maps each column name to its stored value: text, a number, None, or (where the
+    database has a time type) a datetime. `body` columns hold the JSON text undecoded.
+    """
+
+    table: str
+    columns: Mapping[str, Any]
+
+
 #: Called by `Store.fire_due` inside the timer's transaction with the current case and the
 #: timer; returns the change to commit, or None when there is nothing to do.
 TimerHandler = Callable[[Case, Timer], Change | None]
@@ -219,6 +233,57 @@ class Store(abc.ABC):
         """
         (stop or threading.Event()).wait(timeout)
         return False
+
+    # -- read-only inspection, used by verify ------------------------------------------
+    #
+    # The defaults rebuild rows from the decoded records above; the SQLite and PostgreSQL
+    # stores override them to return rows exactly as stored, so that a damaged row is seen
+    # as it is instead of failing to decode.
+
+    def inspect_case_ids(self) -> list[str]:
+        """Every case id found in any table (cases, events, timers, outbox), cases first."""
+        ids = dict.fromkeys(self.case_ids())
+        ids.update(dict.fromkeys(n.case_id for n in self.notifications()))
+        registered = self.registered_ids()
+        if registered is not None:
+            ids.update(dict.fromkeys(sorted(registered)))
+        return list(ids)
+
+    def inspect_case(self, case_id: str) -> RawRow | None:
+        """The case's row undecoded, or None when there is no row."""
+        case = self.get(case_id)
+        if case is None:
+            return None
+        return RawRow("cases", {
+            "id": case.id, "status": case.status.value, "owner": case.owner.ref,
+            "ladder": case.ladder, "tier": case.tier, "priority": case.priority,
+            "channel": case.channel, "customer": case.customer,
+            "opened_at": format_time(case.opened_at), "updated_at": format_time(case.updated_at),
+            "version": case.version, "body": json_text(case_to_dict(case))})
+
+    def inspect_events(self, case_id: str) -> list[RawRow]:
+        """The case's event rows undecoded, in sequence order."""
+        return [RawRow("events", {
+            "case_id": e.case_id, "seq": e.seq, "at": format_time(e.at), "kind": e.kind.value,
+            "actor": e.actor, "body": json_text(event_to_dict(e))})
+            for e in self.events(case_id)]
+
+    def inspect_timers(self, case_id: str) -> list[RawRow]:
+        """The case's timer rows undecoded."""
+        return [RawRow("timers", {"case_id": t.case_id, "clock": t.clock,
+                                  "due_at": format_time(t.due_at), "action": t.action.value})
+                for t in self.timers(case_id)]
+
+    def inspect_outbox(self, case_id: str) -> list[RawRow]:
+        """The case's outbox rows undecoded."""
+        return [RawRow("outbox", attrs.asdict(n)) for n in self.notifications(case_id=case_id)]
+
+    def registered_ids(self) -> set[str] | None:
+        """Every case id ever committed, from an append-only registry; None if none is kept.
+
+        A case row that is missing while its id is registered was deleted.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional for stores with nothing to release
         """Release connections and files; the store is unusable afterwards."""

@@ -6,10 +6,10 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -23,10 +23,12 @@ from ..codec import (
 )
 from ..errors import ConflictError, StorageError
 from ..model import Action, Case, Event
+from . import sqlite_inspection as inspection
 from .base import (
     CaseQuery,
     Change,
     Notification,
+    RawRow,
     Store,
     Timer,
     TimerHandler,
@@ -35,6 +37,8 @@ from .base import (
 )
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
+
+R = TypeVar("R")
 
 #: Schema migrations; the database's PRAGMA user_version counts how many were applied.
 MIGRATIONS: tuple[str, ...] = (
@@ -121,6 +125,17 @@ MIGRATIONS: tuple[str, ...] = (
     # the fencing token of outbox claims: grows with every claim, an outcome must match it
     """
     ALTER TABLE outbox ADD COLUMN lease_id INTEGER NOT NULL DEFAULT 0;
+    """,
+    # an append-only registry of every case id ever stored, so a deleted case is found
+    """
+    CREATE TABLE case_registry (case_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    INSERT OR IGNORE INTO case_registry (case_id) SELECT id FROM cases;
+    CREATE TRIGGER cases_registered AFTER INSERT ON cases
+        BEGIN INSERT OR IGNORE INTO case_registry (case_id) VALUES (NEW.id); END;
+    CREATE TRIGGER case_registry_append_only_update BEFORE UPDATE ON case_registry
+        BEGIN SELECT RAISE(ABORT, 'the case registry is append-only'); END;
+    CREATE TRIGGER case_registry_append_only_delete BEFORE DELETE ON case_registry
+        BEGIN SELECT RAISE(ABORT, 'the case registry is append-only'); END;
     """,
 )
 
@@ -447,6 +462,42 @@ class SqliteStore(Store):
                 " last_error = ?, delivered_at = ? WHERE key = ? AND lease_id = ?",
                 (row[8], row[9], row[10], row[11], row[12], row[0], row[13]))
         return cursor.rowcount == 1
+
+    # -- read-only inspection (sqlite_inspection) ----------------------------------------
+
+    def inspect_case_ids(self) -> list[str]:
+        """Case ids from every table, the cases table's oldest first."""
+        return self._inspect(inspection.case_ids)
+
+    def inspect_case(self, case_id: str) -> RawRow | None:
+        """The case row as stored."""
+        found = self._inspect(inspection.rows, "cases", "id = ?", (case_id,))
+        return found[0] if found else None
+
+    def inspect_events(self, case_id: str) -> list[RawRow]:
+        """The case's event rows as stored, by sequence number."""
+        return self._inspect(inspection.rows, "events", "case_id = ? ORDER BY seq", (case_id,))
+
+    def inspect_timers(self, case_id: str) -> list[RawRow]:
+        """The case's timer rows as stored."""
+        return self._inspect(inspection.rows, "timers", "case_id = ? ORDER BY clock",
+                             (case_id,))
+
+    def inspect_outbox(self, case_id: str) -> list[RawRow]:
+        """The case's outbox rows as stored."""
+        return self._inspect(inspection.rows, "outbox", "case_id = ? ORDER BY created_at, key",
+                             (case_id,))
+
+    def registered_ids(self) -> set[str] | None:
+        """Every case id the registry recorded when the case was first stored."""
+        return self._inspect(inspection.registered_ids)
+
+    def _inspect(self, read: Callable[..., R], *args: Any) -> R:
+        with self._lock:
+            try:
+                return read(self._db, *args)
+            except sqlite3.Error as exc:
+                raise _storage_error("read", self.path, exc) from exc
 
     def close(self) -> None:
         """Close the connection."""

@@ -11,6 +11,7 @@ pytest collects the inherited `test_*` methods. Needs pytest.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -329,3 +330,33 @@ class StoreContract:
         with pytest.raises(StorageError, match="K-2:1:x:log"):
             store.commit(attrs.evolve(new_case_change("K-2"), notifications=(twin, other)))
         assert store.get("K-2") is None
+
+    def test_inspection_reads_rows_as_stored(self, store: Store) -> None:
+        """The read-only `inspect_*` methods return the rows verify checks, undecoded."""
+        from ..codec import case_from_dict, event_from_dict, parse_time
+        from ..verify import verify_store
+
+        change = new_case_change("C-9")
+        timer = Timer("C-9", "tier", T0 + timedelta(hours=1), Action.ESCALATE)
+        store.commit(attrs.evolve(change, timers=(timer,),
+                                  notifications=(notification("C-9", 1, "bo"),)))
+        assert "C-9" in store.inspect_case_ids()
+        row = store.inspect_case("C-9")
+        assert row is not None and store.inspect_case("C-404") is None
+        assert case_from_dict(json.loads(row.columns["body"])) == change.case
+        assert row.columns["status"] == "open" and row.columns["version"] == 1
+        events = store.inspect_events("C-9")
+        assert [event_from_dict(json.loads(e.columns["body"]))
+                for e in events] == list(change.events)
+        assert [(e.columns["case_id"], e.columns["seq"], e.columns["kind"])
+                for e in events] == [("C-9", 1, "opened")]
+        [stored] = store.inspect_timers("C-9")
+        due = stored.columns["due_at"]
+        assert (due if isinstance(due, datetime) else parse_time(due)) == timer.due_at
+        assert (stored.columns["clock"], stored.columns["action"]) == ("tier", "escalate")
+        [row_out] = store.inspect_outbox("C-9")
+        assert (row_out.columns["recipient"], row_out.columns["seq"]) == ("bo", 1)
+        registered = store.registered_ids()
+        assert registered is None or "C-9" in registered
+        # the contract's events are not sealed, so only the chain is reported
+        assert {p.kind for p in verify_store(store)} == {"tampered"}

@@ -9,7 +9,8 @@ import psycopg
 
 from escalate.errors import StorageError
 
-__all__ = ["MIGRATIONS", "advisory_key", "migrate", "quote"]
+__all__ = ["APP_RIGHTS", "MIGRATIONS", "advisory_key", "grant_app_role", "grant_statements",
+           "migrate", "quote"]
 
 #: Schema migrations in order; `{schema}` stands for the quoted schema name. The table
 #: `schema_version` holds one row per applied migration.
@@ -93,6 +94,45 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE {schema}.outbox ADD COLUMN lease_id bigint NOT NULL DEFAULT 0;
     """,
+    # an append-only registry of every case id ever stored, so a deleted case is found
+    """
+    CREATE TABLE {schema}.case_registry (case_id text COLLATE "C" PRIMARY KEY);
+    INSERT INTO {schema}.case_registry (case_id) SELECT id FROM {schema}.cases;
+
+    CREATE FUNCTION {schema}.cases_register() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+        BEGIN
+            INSERT INTO {schema}.case_registry (case_id) VALUES (NEW.id)
+                ON CONFLICT DO NOTHING;
+            RETURN NEW;
+        END
+        $$;
+    CREATE TRIGGER cases_registered AFTER INSERT ON {schema}.cases
+        FOR EACH ROW EXECUTE FUNCTION {schema}.cases_register();
+
+    CREATE FUNCTION {schema}.append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '%.% is append-only: % refused', TG_TABLE_SCHEMA, TG_TABLE_NAME,
+                TG_OP USING HINT = 'rows of this table are never changed or removed';
+        END
+        $$;
+    CREATE TRIGGER case_registry_append_only BEFORE UPDATE OR DELETE
+        ON {schema}.case_registry FOR EACH ROW EXECUTE FUNCTION {schema}.append_only();
+    CREATE TRIGGER case_registry_no_truncate BEFORE TRUNCATE ON {schema}.case_registry
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.append_only();
+    """,
+)
+
+#: What the application role may do on each object of the schema (see `grant_statements`).
+APP_RIGHTS: tuple[tuple[str, str], ...] = (
+    ("SELECT", "TABLE {schema}.schema_version"),
+    ("SELECT, INSERT, UPDATE", "TABLE {schema}.cases"),
+    ("SELECT, INSERT", "TABLE {schema}.events"),
+    ("SELECT, INSERT, UPDATE, DELETE", "TABLE {schema}.timers"),
+    ("SELECT, INSERT, UPDATE", "TABLE {schema}.outbox"),
+    ("SELECT", "TABLE {schema}.case_registry"),
+    ("USAGE, SELECT", "ALL SEQUENCES IN SCHEMA {schema}"),
 )
 
 
@@ -140,3 +180,24 @@ def migrate(conn: psycopg.Connection[Any], schema: str,
             conn.execute(f"INSERT INTO {name}.schema_version (version) VALUES (%s)",
                          (number + 1,))
         return len(migrations)
+
+
+def grant_statements(schema: str, role: str) -> list[str]:
+    """The GRANT statements that give `role` exactly what an escalate process needs.
+
+    Run them as the schema's owner after migrating. The role can then act, tick, dispatch
+    and verify, but cannot delete cases or events, truncate a table, or disable the
+    append-only triggers (only a table's owner or a superuser can).
+    """
+    name, who = quote(schema), quote(role)
+    return [f"GRANT USAGE ON SCHEMA {name} TO {who}"] + [
+        f"GRANT {rights} ON {target.replace('{schema}', name)} TO {who}"
+        for rights, target in APP_RIGHTS]
+
+
+def grant_app_role(conn: psycopg.Connection[Any], schema: str, role: str) -> None:
+    """Migrate `schema` as the connected (owner) role, then grant `role` its rights."""
+    migrate(conn, schema)
+    with conn.transaction():
+        for statement in grant_statements(schema, role):
+            conn.execute(statement)

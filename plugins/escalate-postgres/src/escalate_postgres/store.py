@@ -32,6 +32,7 @@ from escalate.stores.base import (
     CaseQuery,
     Change,
     Notification,
+    RawRow,
     Store,
     Timer,
     TimerHandler,
@@ -39,6 +40,7 @@ from escalate.stores.base import (
     key_clash,
 )
 
+from . import inspection
 from .options import Options, check_schema, parse_url, redact
 from .schema import migrate, quote
 
@@ -473,6 +475,33 @@ class PostgresStore(Store):
             " last_error = %s, delivered_at = %s WHERE key = %s AND lease_id = %s RETURNING 1",
             (row[8], row[9], row[10], row[11], row[12], row[0], row[13]))
         return len(updated) == 1
+
+    # -- read-only inspection (escalate_postgres.inspection) ------------------------------
+
+    def inspect_case_ids(self) -> list[str]:
+        """Case ids from every table, the cases table's oldest first."""
+        return inspection.case_ids(self)
+
+    def inspect_case(self, case_id: str) -> RawRow | None:
+        """The case row as stored."""
+        found = inspection.rows(self, "cases", "id", case_id, "id")
+        return found[0] if found else None
+
+    def inspect_events(self, case_id: str) -> list[RawRow]:
+        """The case's event rows as stored, by sequence number."""
+        return inspection.rows(self, "events", "case_id", case_id, "seq")
+
+    def inspect_timers(self, case_id: str) -> list[RawRow]:
+        """The case's timer rows as stored."""
+        return inspection.rows(self, "timers", "case_id", case_id, "clock")
+
+    def inspect_outbox(self, case_id: str) -> list[RawRow]:
+        """The case's outbox rows as stored."""
+        return inspection.rows(self, "outbox", "case_id", case_id, "created_at, key")
+
+    def registered_ids(self) -> set[str] | None:
+        """Every case id the registry recorded when the case was first stored."""
+        return inspection.registered_ids(self)
 
     def close(self) -> None:
         """Close the pool and the listening connection."""

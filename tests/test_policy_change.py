@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from escalate import Desk, ManualClock, Policy
+from escalate.errors import InvalidInput
 from escalate.testing import TIMED_POLICY
 
 MONDAY_9 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # 09:00 in Bucharest (UTC+2)
@@ -61,7 +64,7 @@ def test_migration_recomputes_clocks_with_one_event_per_case_and_fires_on_time()
     assert desk.verify() == []
 
 
-def test_a_removed_tier_never_keeps_firing() -> None:
+def test_a_removed_tier_keeps_its_timers_until_the_case_is_moved() -> None:
     old = Policy.from_dict(TIMED_POLICY)
     data = copy.deepcopy(TIMED_POLICY)
     data["ladders"]["support"]["tiers"][0]["name"] = "helpdesk"
@@ -70,11 +73,20 @@ def test_a_removed_tier_never_keeps_firing() -> None:
     desk = Desk(old, "memory://", clock, autoload_plugins=False)
     case = desk.open(title="t", customer="c", channel="web")
     plan = desk.preview_policy(new)[0]
-    assert not plan.tier_exists and "not in the new policy" in plan.line()
-    desk.change_policy(new, migrate=True)
+    assert not plan.tier_exists and "tier_map" in plan.line()
+    with pytest.raises(InvalidInput, match="tier_map"):
+        desk.change_policy(new, migrate=True)
+    assert desk.policy is old
+    desk.change_policy(new)
+    timers = desk.store.timers(case.id)
     clock.advance(timedelta(days=10))
     assert desk.tick() == []
-    assert desk.get(case.id).version == 1
-    # the worker dropped the timers it did not understand; verify sees both facts
-    assert {(p.case_id, p.kind) for p in desk.verify(overdue_after=None)} == {
-        (case.id, "orphaned"), (case.id, "missing-timer")}
+    assert desk.get(case.id).version == 1 and desk.store.timers(case.id) == timers
+    assert [(p.case_id, p.kind) for p in desk.verify(overdue_after=None)] == [
+        (case.id, "orphaned")]
+    desk.change_policy(new, migrate=True, tier_map={"frontline": "helpdesk"})
+    assert desk.get(case.id).tier == "helpdesk"
+    assert [e.kind.value for e in desk.tick() if e.case_id == case.id] == [
+        "breached", "breached"], "the SLA clocks kept their time and fire at once"
+    assert desk.get(case.id).clock("tier").running
+    assert desk.verify() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from .errors import (
 )
 from .explain import CaseExplanation, explain_case
 from .fold import apply
-from .migration import CasePlan, plan_case
+from .migration import CasePlan, checked_tier_map, plan_case
 from .model import (
     EVENT_OF_ACTION,
     Action,
@@ -45,7 +45,8 @@ from .plugins import make_plugin_manager
 from .policy import Policy, Route, Tier
 from .report import Report, build_report
 from .shares import ClockShare, clock_shares
-from .stores.base import CaseQuery, Change, Notification, Store, Timer
+from .stores.base import KEEP, CaseQuery, Change, Keep, Notification, Store, Timer
+from .stranded import log_kept, stranded_help
 from .verify import DigestError, Problem, parse_digest, verify_store
 from .verify import digest as store_digest
 
@@ -178,6 +179,8 @@ class Desk:
         With `expect` (a digest from `desk.digest()`), a store that no longer holds what
         the digest anchored is a problem too; a text that is not a digest raises InvalidInput.
         A damaged row is reported as a problem, never raised.
+        An unclosed case in a tier this desk's policy lacks is reported ("orphaned"): its
+        timers are kept unfired until it is moved, and the problem says how.
         """
         anchor = None
         if expect is not None:
@@ -257,7 +260,7 @@ class Desk:
                                "and what is needed')")
         handoff = _required(inputs.text(note, "note"))
         return self._act(case_id, Action.TRANSFER, by,
-                         lambda case, actor: self._transfer_step(case, to, handoff))
+                         lambda case, actor: self._transfer_step(case, to, handoff, actor))
 
     def escalate(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
         """Move the case up one tier, to the next tier's queue."""
@@ -270,7 +273,7 @@ class Desk:
         target = inputs.actor_name(to, "to")
         why = inputs.text(note, "note", required=False)
         return self._act(case_id, Action.ASSIGN, by,
-                         lambda case, actor: self._assign_step(case, target, why))
+                         lambda case, actor: self._assign_step(case, target, why, actor))
 
     def wait(self, case_id: str, *, by: str, reason: str | None = None,
              on: str = "customer") -> Case:
@@ -388,10 +391,13 @@ class Desk:
         moment = _aware(now, "now") or self.clock.now()
         recorded: list[Event] = []
         prepared: dict[tuple[str, int], Case] = {}
+        kept: dict[tuple[str, str], Case] = {}
 
-        def handle(case: Case, timer: Timer) -> Change | None:
+        def handle(case: Case, timer: Timer) -> Change | Keep | None:
             change = self._fire(case, timer)
-            if change is not None:
+            if isinstance(change, Keep):
+                kept[(case.id, timer.clock)] = case
+            elif change is not None:
                 for event in change.events:
                     prepared[(event.case_id, event.seq)] = change.case
             return change
@@ -402,15 +408,29 @@ class Desk:
                 self._observe(prepared[(event.case_id, event.seq)], event)
             recorded.extend(fired)
             if not fired or (stop is not None and stop.is_set()):
+                log_kept(kept, self.policy)
                 return recorded
 
-    def _fire(self, case: Case, timer: Timer) -> Change | None:
-        """The change a due timer makes to `case`, or None when it no longer applies."""
-        if case.tier not in self._known_tiers or timer not in timing.timers_for(self.policy,
-                                                                                case):
-            return None  # a tier the policy no longer has never keeps firing
+    def _fire(self, case: Case, timer: Timer) -> Change | Keep | None:
+        """The change a due timer makes to `case`; KEEP when this desk cannot act on it.
+
+        A timer is only ever dropped (None) when its clock no longer runs towards anything,
+        which does not depend on the policy. A case in a tier this desk's policy lacks keeps
+        its timers for a desk whose policy has the tier (see docs/policy.md). Otherwise the
+        timer fires as this desk's policy says for that clock and due time.
+        """
         clock = case.clock(timer.clock)
-        assert clock is not None and clock.due_at is not None
+        if clock is None or not clock.running:
+            return None
+        if case.tier not in self._known_tiers:
+            return KEEP
+        planned = {t.clock: t for t in timing.timers_for(self.policy, case)}.get(timer.clock)
+        if planned is None:
+            return None  # a breached SLA clock: nothing more to fire
+        if planned.due_at > timer.due_at:
+            return KEEP  # not due yet by the case's clock; verify reports the drift
+        timer = planned
+        assert clock.due_at is not None
         at = max(timer.due_at, case.updated_at)
         clocks = {c.name: c for c in case.clocks}
         target = format_duration(clock.target)
@@ -535,43 +555,69 @@ class Desk:
 
     # -- policy changes ----------------------------------------------------------------
 
-    def preview_policy(self, policy: Policy) -> list[CasePlan]:
-        """A dry run: per unclosed case, how its due times would move under `policy`."""
+    def preview_policy(self, policy: Policy, *,
+                       tier_map: Mapping[str, str] | None = None) -> list[CasePlan]:
+        """A dry run: per unclosed case, how its due times would move under `policy`.
+
+        With `tier_map` ({old tier: tier of `policy`}), cases in a mapped tier are shown
+        moved to the mapped tier.
+        """
+        mapping = checked_tier_map(policy, tier_map)
         now = self.clock.now()
         unclosed = self.store.find(CaseQuery(status=("open", "active", "waiting", "resolved")))
-        return [plan_case(self.policy, policy, case, now) for case in unclosed]
+        return [plan_case(self.policy, policy, case, now, mapping) for case in unclosed]
 
-    def change_policy(self, policy: Policy, *, migrate: bool = False,
-                      by: str | None = None) -> list[Event]:
+    def change_policy(self, policy: Policy, *, migrate: bool = False, by: str | None = None,
+                      tier_map: Mapping[str, str] | None = None) -> list[Event]:
         """Switch to `policy`; with `migrate`, recompute open cases' clocks (one event each).
 
         Without `migrate` the new policy applies to new cases and to clocks started from now
-        on; open cases keep their due times. Either way, a case whose tier the new policy
-        lacks stops firing timers until it is moved by hand.
+        on; open cases keep their due times, and a case in a tier the new policy lacks keeps
+        its timers unfired (verify reports it) until it is moved. With `migrate`, every
+        unclosed case in a tier the new policy lacks must be named by `tier_map`
+        ({old tier: tier of the new policy}); it moves there in its migration event.
+        Otherwise InvalidInput is raised and nothing changes.
         """
         if not isinstance(policy, Policy):
             raise ConfigError("policy", f"expected a Policy, got {type(policy).__name__}")
         actor = None if by is None else inputs.actor_name(by)
-        plans = self.preview_policy(policy) if migrate else []
+        if tier_map is not None and not migrate:
+            raise InvalidInput("tier_map moves cases as part of a migration; pass "
+                               "migrate=True with it")
+        plans = self.preview_policy(policy, tier_map=tier_map) if migrate else []
+        stranded = sorted({plan.tier for plan in plans if not plan.tier_exists})
+        if stranded:
+            raise InvalidInput(
+                f"unclosed cases are in tiers the new policy does not have "
+                f"({', '.join(map(repr, stranded))}); say where they go with tier_map="
+                f"{{{stranded[0]!r}: '<a tier of the new policy>', ...}}; nothing was changed")
         old = self.policy
         self.policy, self._known_tiers = policy, _tier_names(policy)
         events: list[Event] = []
         for plan in plans:
-            if not plan.tier_exists or not plan.changes:
-                continue
-            case = self.get(plan.case_id)
-            event = Event(
-                case_id=case.id, seq=case.version + 1, at=max(self.clock.now(), case.updated_at),
-                kind=EventKind.NOTED, actor=actor, owner_before=case.owner,
-                owner_after=case.owner, status_before=case.status, status_after=case.status,
-                tier_before=case.tier, tier_after=case.tier,
-                reason=f"policy changed from {old.version} to {policy.version}; " + plan.line(),
-                data={"policy_version": policy.version})
-            after, event = self._prepare(case, event, plan.clocks)
-            self.store.commit(self._change(case, after, (event,)))
-            self._observe(after, event)
-            events.append(event)
+            if plan.changes:
+                events.append(self._migrate_case(plan, old, actor))
         return events
+
+    def _migrate_case(self, plan: CasePlan, old: Policy, actor: str | None) -> Event:
+        """Record one case's migration to the current policy: new clocks, maybe a new tier."""
+        case = self.get(plan.case_id)
+        tier, owner, data = case.tier, case.owner, {"policy_version": self.policy.version}
+        if plan.moved_to is not None:
+            tier = plan.moved_to
+            if not (isinstance(owner, Agent) and self.policy.tier(tier).can_work(owner.name)):
+                owner = Queue(tier)
+            data["ladder"] = self.policy.ladder_of(tier).name
+        event = Event(
+            case_id=case.id, seq=case.version + 1, at=max(self.clock.now(), case.updated_at),
+            kind=EventKind.NOTED, actor=actor, owner_before=case.owner, owner_after=owner,
+            status_before=case.status, status_after=case.status, tier_before=case.tier,
+            tier_after=tier, data=data,
+            reason=f"policy changed from {old.version} to {self.policy.version}; " + plan.line())
+        after, event = self._prepare(case, event, plan.clocks)
+        self.store.commit(self._change(case, after, (event,)))
+        self._observe(after, event)
+        return event
 
     # -- the action pipeline -----------------------------------------------------------
 
@@ -679,9 +725,7 @@ class Desk:
         try:
             return self.policy.level(case.tier)
         except KeyError:
-            raise InvalidTransition(
-                f"case {case.id!r} is in tier {case.tier!r}, which the policy no longer has; "
-                "migrate the case to the current policy first", case_id=case.id) from None
+            raise InvalidTransition(stranded_help(self.policy, case), case_id=case.id) from None
 
     def _update_step(self, case: Case, wanted: dict[str, Any], reason: str) -> _Step:
         route = self._route(updating.attributes_of(case, wanted))
@@ -700,7 +744,32 @@ class Desk:
                          reason=f"{why}; back to the {case.tier} queue")
         return attrs.evolve(step, data={"clock": timing.IDLE})
 
-    def _transfer_step(self, case: Case, to: str | Owner, note: str) -> _Step:
+    def _rescue_step(self, case: Case, target: Owner, actor: str | None,
+                     reason: str | None) -> _Step:
+        """An administrator moves a case out of a tier the policy lacks, into any tier."""
+        if actor not in self.policy.admins:
+            raise InvalidTransition(stranded_help(self.policy, case), case_id=case.id)
+        tiers = ([t for t in (self._tier_or_none(target.name),) if t is not None]
+                 if isinstance(target, Queue) else self.policy.tiers_of(target.name))
+        if not tiers:
+            raise InvalidInput(f"cannot move case {case.id!r} to {target}: no tier of the "
+                               f"policy is {'named' if isinstance(target, Queue) else 'worked by'}"
+                               f" {target.name!r} (tiers: {', '.join(sorted(self._known_tiers))})")
+        tier = tiers[0].name
+        return _Step(owner=target, tier=tier, reason=reason,
+                     data={"ladder": self.policy.ladder_of(tier).name})
+
+    def _tier_or_none(self, name: str) -> Tier | None:
+        try:
+            return self.policy.tier(name)
+        except KeyError:
+            return None
+
+    def _transfer_step(self, case: Case, to: str | Owner, note: str,
+                       actor: str | None = None) -> _Step:
+        target: Owner = to if isinstance(to, Agent | Queue) else Agent(inputs.actor_name(to, "to"))
+        if case.tier not in self._known_tiers:
+            return self._rescue_step(case, target, actor, note)
         limit = self.policy.max_transfers
         if limit is not None and case.transfers >= limit:
             raise InvalidTransition(
@@ -709,7 +778,6 @@ class Desk:
                 f"desk.escalate({case.id!r}, by=..., reason=...)",
                 case_id=case.id, action="transfer", status=case.status.value)
         level = self._tier_at_level(case)
-        target: Owner = to if isinstance(to, Agent | Queue) else Agent(inputs.actor_name(to, "to"))
         if target == case.owner:
             raise InvalidInput(f"case {case.id!r} is already owned by {target}; transfer it to "
                                "someone else")
@@ -744,8 +812,10 @@ class Desk:
                 case_id=case.id, action="escalate", status=case.status.value)
         return _Step(owner=Queue(upper.name), tier=upper.name, reason=reason)
 
-    def _assign_step(self, case: Case, target: str, note: str | None) -> _Step:
-        self._tier_at_level(case)
+    def _assign_step(self, case: Case, target: str, note: str | None,
+                     actor: str | None = None) -> _Step:
+        if case.tier not in self._known_tiers:
+            return self._rescue_step(case, Agent(target), actor, note)
         tier = self.policy.tier(case.tier)
         if not tier.can_work(target):
             raise InvalidInput(f"cannot assign case {case.id!r} to {target!r}: not a member of "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .base import CaseQuery, Change, Notification, Store, Timer, TimerHandler
+from .base import KEEP, CaseQuery, Change, Keep, Notification, Store, Timer, TimerHandler
 from .memory import MemoryStore
 from .sqlite import SqliteStore
 
 __all__ = [
+    "KEEP",
     "CaseQuery",
     "Change",
+    "Keep",
     "MemoryStore",
     "Notification",
     "SqliteStore",

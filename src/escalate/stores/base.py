@@ -14,8 +14,8 @@ from ..codec import case_to_dict, event_to_dict, format_time, json_text
 from ..errors import StorageError
 from ..model import Action, Case, Event
 
-__all__ = ["CaseQuery", "Change", "Notification", "RawRow", "Store", "Timer", "TimerHandler",
-           "distinct_notifications", "key_clash"]
+__all__ = ["KEEP", "CaseQuery", "Change", "Keep", "Notification", "RawRow", "Store", "Timer",
+           "TimerHandler", "distinct_notifications", "key_clash"]
 
 
 @attrs.frozen
@@ -136,9 +136,26 @@ class RawRow:
     columns: Mapping[str, Any]
 
 
+class Keep:
+    """A timer handler's answer for a timer it cannot act on: leave it stored, untouched.
+
+    A worker whose policy does not know the case's tier (a newer policy during a rolling
+    deploy, or a tier removed by a policy edit) answers `KEEP`; the store leaves the timer
+    for a worker that understands it and skips it for the rest of that `fire_due` call.
+    """
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+#: The one `Keep` value.
+KEEP = Keep()
+
+
 #: Called by `Store.fire_due` inside the timer's transaction with the current case and the
-#: timer; returns the change to commit, or None when there is nothing to do.
-TimerHandler = Callable[[Case, Timer], Change | None]
+#: timer; returns the change to commit, None when the timer has nothing left to do (it is
+#: deleted), or `KEEP` to leave it stored for another worker.
+TimerHandler = Callable[[Case, Timer], Change | Keep | None]
 
 
 class Store(abc.ABC):
@@ -196,6 +213,8 @@ class Store(abc.ABC):
         a timer is acted on exactly once even when several desks tick the same store. When
         `stop` is set, no further timer is started: the call returns after the transaction
         in flight.
+        A timer the handler answers `KEEP` for stays stored and is not offered again in this
+        call; it does not count towards `limit`.
         """
 
     @abc.abstractmethod

@@ -15,6 +15,7 @@ from ..model import Case, Event
 from .base import (
     CaseQuery,
     Change,
+    Keep,
     Notification,
     Store,
     Timer,
@@ -134,6 +135,7 @@ class MemoryStore(Store):
                  stop: threading.Event | None = None) -> list[Event]:
         """Pop due timers in order and commit what the handler returns, one at a time."""
         fired: list[Event] = []
+        kept: list[tuple[datetime, str, str]] = []
         handled = 0
         with self._lock:
             while self._heap and handled < limit and self._heap[0][0] <= now:
@@ -144,14 +146,19 @@ class MemoryStore(Store):
                 case = None if timer is None else self._cases.get(timer.case_id)
                 if timer is None or case is None:
                     continue
-                handled += 1
                 change = handler(case, timer)
+                if isinstance(change, Keep):
+                    kept.append(entry)  # back on the heap once this call is done
+                    continue
+                handled += 1
                 if change is None:
                     remaining = {k: t for k, t in self._timers[case.id].items() if t != timer}
                     self._timers[case.id] = remaining
                     continue
                 self.commit(change)
                 fired.extend(change.events)
+            for entry in kept:
+                heapq.heappush(self._heap, entry)
         return fired
 
     def notifications(self, *, status: str | None = None, case_id: str | None = None,

@@ -27,6 +27,7 @@ from . import sqlite_inspection as inspection
 from .base import (
     CaseQuery,
     Change,
+    Keep,
     Notification,
     RawRow,
     Store,
@@ -391,24 +392,33 @@ class SqliteStore(Store):
 
         The earliest due timer is selected inside each transaction, so a timer written by an
         earlier firing (a breach after a warning) keeps its place, and a timer another desk
-        has handled is never seen again.
+        has handled is never seen again. Timers the handler keeps are passed over by reading
+        one row more per kept timer.
         """
         fired: list[Event] = []
         cutoff = format_time(now)
         if not self._read("SELECT 1 FROM timers WHERE due_at <= ? LIMIT 1", (cutoff,)):
             return fired  # nothing due: no write lock taken
-        for _ in range(limit):
+        kept: set[tuple[str, str]] = set()
+        handled = 0
+        while handled < limit:
             if stop is not None and stop.is_set():
                 break
             with self._write() as db:
-                row = db.execute(
+                rows = db.execute(
                     "SELECT t.case_id, t.clock, t.due_at, t.action, c.body FROM timers t"
                     " JOIN cases c ON c.id = t.case_id WHERE t.due_at <= ?"
-                    " ORDER BY t.due_at, t.case_id, t.clock LIMIT 1", (cutoff,)).fetchone()
+                    " ORDER BY t.due_at, t.case_id, t.clock LIMIT ?",
+                    (cutoff, len(kept) + 1)).fetchall()
+                row = next((r for r in rows if (r[0], r[1]) not in kept), None)
                 if row is None:
                     break
                 timer = _timer(row[:4])
                 change = handler(case_from_dict(json.loads(row[4])), timer)
+                if isinstance(change, Keep):
+                    kept.add((timer.case_id, timer.clock))
+                    continue
+                handled += 1
                 if change is None:
                     db.execute("DELETE FROM timers WHERE case_id = ? AND clock = ?",
                                (timer.case_id, timer.clock))

@@ -23,7 +23,7 @@ from .. import lifecycle
 from ..errors import ConflictError, StorageError
 from ..fold import apply
 from ..model import EVENT_OF_ACTION, Action, Agent, Case, Event, EventKind, Queue, Status
-from ..stores.base import CaseQuery, Change, Notification, Store, Timer
+from ..stores.base import KEEP, CaseQuery, Change, Keep, Notification, Store, Timer
 
 __all__ = ["StoreContract"]
 
@@ -244,6 +244,38 @@ class StoreContract:
         assert store.fire_due(T0 + timedelta(hours=1), 10, decline) == []
         assert offered == ["first_response"]
         assert [t.clock for t in store.timers("K-1")] == ["tier"]
+
+    def test_fire_due_leaves_kept_timers_stored_and_fires_the_rest(self, store: Store) -> None:
+        """A timer the handler keeps stays stored, is offered once per call, and blocks nothing.
+
+        More kept timers than `limit` are due before the one that fires: kept timers do not
+        count towards the limit, so the later timer still fires in the same call.
+        """
+        kept_timers = [Timer(f"K-{n}", "tier", T0 + timedelta(minutes=n), Action.ESCALATE)
+                       for n in range(3)]
+        for timer in kept_timers:
+            store.commit(attrs.evolve(new_case_change(timer.case_id), timers=(timer,)))
+        late = Timer("L-1", "tier", T0 + timedelta(minutes=30), Action.ESCALATE)
+        store.commit(attrs.evolve(new_case_change("L-1"), timers=(late,)))
+        offered: list[str] = []
+
+        def handler(case: Case, timer: Timer) -> Change | Keep:
+            offered.append(case.id)
+            if case.id.startswith("K-"):
+                return KEEP
+            event = following(case, Action.ESCALATE, timer.due_at, owner=Queue("specialists"),
+                              tier="specialists")
+            return Change(case=apply(case, event), events=(event,),
+                          expected_version=case.version, timers=())
+
+        fired = store.fire_due(T0 + timedelta(hours=1), 2, handler)
+        assert [(e.case_id, e.kind) for e in fired] == [("L-1", EventKind.ESCALATED)]
+        assert offered == ["K-0", "K-1", "K-2", "L-1"]
+        for timer in kept_timers:
+            assert store.timers(timer.case_id) == [timer]
+        assert store.timers("L-1") == []
+        assert store.fire_due(T0 + timedelta(hours=1), 10, handler) == []
+        assert store.next_due_at() == T0
 
     # -- outbox ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from ..errors import StorageError
 from ..model import Case, Event, Status
 from ..policy import Policy
 from ..stores.base import Store
+from ..stranded import stranded_help
 from .anchor import Anchor, compare
 from .case import check_case
 from .outbox import check_outbox
@@ -95,8 +96,7 @@ def _check(context: _Context, case_id: str) -> Iterator[Problem]:
         yield from problems
         if context.tiers is not None and case.status is not Status.CLOSED \
                 and case.tier not in context.tiers:
-            yield Problem(case_id, "orphaned", f"tier {case.tier!r} is not in the policy; "
-                                               "transfer or escalate the case into a tier")
+            yield Problem(case_id, "orphaned", stranded_help(context.policy, case))
         _note_keying(context, case_id, events)
     timer_rows = store.inspect_timers(case_id)
     if row is None or case is not None:

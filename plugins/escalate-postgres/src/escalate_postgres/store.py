@@ -31,6 +31,7 @@ from escalate.model import Action, Case, Event
 from escalate.stores.base import (
     CaseQuery,
     Change,
+    Keep,
     Notification,
     RawRow,
     Store,
@@ -343,29 +344,44 @@ class PostgresStore(Store):
         updates the case row first, so a timer cannot change or fire twice while a worker
         holds its case, the timers of one case fire in due order, and a worker never waits
         while holding a timer someone else needs (no deadlock with ordinary commits). A
-        worker that dies releases the case with its transaction.
+        worker that dies releases the case with its transaction. Timers the handler keeps
+        are excluded from the rest of the call by their (case, clock) key.
         """
         fired: list[Event] = []
         s = self._s
-        for _ in range(max(0, limit)):
+        kept_ids: list[str] = []
+        kept_clocks: list[str] = []
+        handled = 0
+        while handled < max(0, limit):
             if stop is not None and stop.is_set():
                 break
+            unkept, extra = "", tuple[list[str], ...]()
+            if kept_ids:  # timers the handler kept are passed over for the rest of the call
+                unkept = (" AND (t.case_id, t.clock) NOT IN"
+                          " (SELECT * FROM unnest(%s::text[], %s::text[]))")
+                extra = (kept_ids, kept_clocks)
             with self._transaction("fire a timer in") as conn:
                 claimed = conn.execute(
                     f"SELECT c.id, c.body FROM {s}.timers AS t"
                     f" JOIN {s}.cases AS c ON c.id = t.case_id"
-                    " WHERE t.due_at <= %s ORDER BY t.due_at, t.case_id, t.clock LIMIT 1"
-                    " FOR UPDATE OF c SKIP LOCKED", (now,)).fetchone()
+                    f" WHERE t.due_at <= %s{unkept} ORDER BY t.due_at, t.case_id, t.clock"
+                    " LIMIT 1 FOR UPDATE OF c SKIP LOCKED", (now, *extra)).fetchone()
                 if claimed is None:
                     break
                 due = conn.execute(
-                    f"SELECT case_id, clock, due_at, action FROM {s}.timers"
-                    " WHERE case_id = %s AND due_at <= %s ORDER BY due_at, clock LIMIT 1",
-                    (claimed[0], now)).fetchone()
+                    f"SELECT case_id, clock, due_at, action FROM {s}.timers AS t"
+                    f" WHERE case_id = %s AND due_at <= %s{unkept} ORDER BY due_at, clock"
+                    " LIMIT 1", (claimed[0], now, *extra)).fetchone()
                 if due is None:
+                    handled += 1
                     continue  # its timers moved on before the lock was granted
                 timer = _timer(due)
                 change = handler(case_from_dict(json.loads(claimed[1])), timer)
+                if isinstance(change, Keep):
+                    kept_ids.append(timer.case_id)
+                    kept_clocks.append(timer.clock)
+                    continue
+                handled += 1
                 if change is None:
                     conn.execute(f"DELETE FROM {s}.timers WHERE case_id = %s AND clock = %s",
                                  (due[0], due[1]))

@@ -9,6 +9,7 @@ from hypothesis import settings
 
 from escalate.stores import MemoryStore, SqliteStore
 from escalate.testing import StoreOpener, lifecycle_machine, sla_policy, timed_policy
+from escalate.testing.policy_edits import timed_policy_edits
 
 
 def fresh_memory() -> StoreOpener:
@@ -44,3 +45,15 @@ TestSlaMemoryLifecycle = SlaMemoryLifecycle.TestCase
 TestSlaMemoryLifecycle.settings = settings(parent=settings.default, stateful_step_count=50)
 TestSlaSqliteLifecycle = SlaSqliteLifecycle.TestCase
 TestSlaSqliteLifecycle.settings = settings(parent=settings.default, stateful_step_count=30)
+
+# Policy edits (limits shortened, tiers renamed, removed, added), with and without migration,
+# and a second desk on the replaced policy ticking the same store.
+EditedMemoryLifecycle = lifecycle_machine(fresh_memory, policy=timed_policy(),
+                                          policy_changes=timed_policy_edits())
+EditedSqliteLifecycle = lifecycle_machine(fresh_sqlite, policy=timed_policy(),
+                                          policy_changes=timed_policy_edits())
+
+TestEditedMemoryLifecycle = EditedMemoryLifecycle.TestCase
+TestEditedMemoryLifecycle.settings = settings(parent=settings.default, stateful_step_count=60)
+TestEditedSqliteLifecycle = EditedSqliteLifecycle.TestCase
+TestEditedSqliteLifecycle.settings = settings(parent=settings.default, stateful_step_count=30)

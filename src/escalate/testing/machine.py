@@ -15,7 +15,7 @@ Needs `hypothesis` (part of escalate's `dev` extra).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from .. import lifecycle
+from .. import lifecycle, timing
 from ..clock import ManualClock
 from ..desk import Desk
 from ..errors import EscalateError
@@ -125,7 +125,7 @@ _PLANS = ("free", "gold", "platinum")
 _WAITS = ("customer", "third_party", "vendor", "moon")
 _USER_ACTIONS = [a for a in Action if a not in lifecycle.SYSTEM_ACTIONS and a is not Action.OPEN]
 _TARGETS = st.sampled_from([*ACTORS, "queue:frontline", "queue:specialists",
-                            "queue:management"])
+                            "queue:management", "queue:experts", "queue:directors"])
 
 
 def standard_policy() -> Policy:
@@ -143,8 +143,8 @@ def sla_policy() -> Policy:
     return Policy.from_dict(SLA_POLICY)
 
 
-def lifecycle_machine(factory: StoreFactory, *,
-                      policy: Policy | None = None) -> type[RuleBasedStateMachine]:
+def lifecycle_machine(factory: StoreFactory, *, policy: Policy | None = None,
+                      policy_changes: Sequence[Policy] = ()) -> type[RuleBasedStateMachine]:
     """A RuleBasedStateMachine that runs random actions, removals and restarts on a store.
 
     After every step it checks: every case ever opened is retrievable; every case has
@@ -153,8 +153,15 @@ def lifecycle_machine(factory: StoreFactory, *,
     unclosed case has exactly the timers its clocks call for; per clock, the tiers' shares
     add up to the business time it counted; timer events name their clock, an idle return
     only leaves an agent-owned case that was not waiting, and no passed deadline is silent.
+
+    With `policy_changes`, the machine also switches the desk to one of those policies
+    (with migration and a tier map, or without), runs a second desk on the policy it
+    replaced against the same store, and lets that desk tick. A case left in a tier the
+    current policy lacks must keep its timers and be reported by `desk.verify()`.
     """
     chosen_policy = policy or standard_policy()
+    edits = tuple(policy_changes)
+    every_policy = (chosen_policy, *edits)
 
     class LifecycleMachine(RuleBasedStateMachine):
         """Random sequences of every action against one store, with restarts."""
@@ -165,18 +172,23 @@ def lifecycle_machine(factory: StoreFactory, *,
         def start(self) -> None:
             self.opener = factory()
             self.clock = ManualClock()
+            self.current = chosen_policy
+            self.older: Desk | None = None
             self.desk = self._new_desk()
             self.opened: list[str] = []
             self.paused: dict[str, tuple[int, list[Any]]] = {}
 
         def _new_desk(self) -> Desk:
-            return Desk(chosen_policy, store=self.opener(), clock=self.clock,
+            return Desk(self.current, store=self.opener(), clock=self.clock,
                         autoload_plugins=False)
 
         def teardown(self) -> None:
-            desk = getattr(self, "desk", None)
-            if desk is not None:
-                desk.shutdown()
+            for desk in (getattr(self, "desk", None), getattr(self, "older", None)):
+                if desk is not None:
+                    desk.shutdown()
+
+        def _tiers(self) -> set[str]:
+            return {t.name for ladder in self.desk.policy.ladders.values() for t in ladder.tiers}
 
         # -- rules -----------------------------------------------------------------
 
@@ -193,7 +205,7 @@ def lifecycle_machine(factory: StoreFactory, *,
                 assert len(self.desk.cases()) == count, "a refused open wrote a case"
                 return multiple()
             assert case.status is Status.OPEN
-            assert case.owner == Queue(chosen_policy.ladders[case.ladder].first.name)
+            assert case.owner == Queue(self.desk.policy.ladders[case.ladder].first.name)
             assert case.contact == by
             self.opened.append(case.id)
             return case.id
@@ -234,7 +246,10 @@ def lifecycle_machine(factory: StoreFactory, *,
                                     text: str) -> None:
             """Like `act`, but by the owner, a tier member or the lead, so more actions pass."""
             case = self.desk.get(case_id)
-            tier = chosen_policy.tier(case.tier)
+            if case.tier not in self._tiers():  # stranded: only an administrator moves it
+                self.act(case_id, action, "root", "bo" if pick % 2 else "queue:frontline", text)
+                return
+            tier = self.desk.policy.tier(case.tier)
             people = [*tier.members, *([tier.lead] if tier.lead else [])]
             if action is Action.ASSIGN:
                 actor = tier.lead or "root"
@@ -271,22 +286,29 @@ def lifecycle_machine(factory: StoreFactory, *,
 
         def _check_effect(self, before: Case, after: Case, action: Action, actor: str,
                           target: str) -> None:
+            current = self.desk.policy
+            if before.tier not in self._tiers():
+                if action in (Action.TRANSFER, Action.ASSIGN):
+                    assert after.tier in self._tiers() and actor in current.admins, \
+                        "only an administrator moves a stranded case, and into a tier"
+                else:
+                    assert after.tier == before.tier
+                return
             if action is Action.CLAIM:
                 assert after.owner == Agent(actor)
             elif action is Action.ESCALATE:
-                ladder = chosen_policy.ladders[before.ladder]
+                ladder = current.ladder_of(before.tier)
                 assert ladder.index(after.tier) == ladder.index(before.tier) + 1
                 assert after.owner == Queue(after.tier)
                 assert after.escalations == before.escalations + 1
             elif action is Action.TRANSFER:
                 assert after.transfers == before.transfers + 1
-                assert chosen_policy.max_transfers is None or \
-                    after.transfers <= chosen_policy.max_transfers
-                assert chosen_policy.level(after.tier) == chosen_policy.level(before.tier)
+                assert current.max_transfers is None or \
+                    after.transfers <= current.max_transfers
+                assert current.level(after.tier) == current.level(before.tier)
             elif action is Action.ASSIGN:
                 assert after.owner == Agent(target)
-                assert chosen_policy.tier(after.tier).lead == actor or actor in \
-                    chosen_policy.admins
+                assert current.tier(after.tier).lead == actor or actor in current.admins
             elif action in (Action.NOTE, Action.UPDATE):
                 assert (after.status, after.owner, after.tier) == \
                     (before.status, before.owner, before.tier)
@@ -318,7 +340,9 @@ def lifecycle_machine(factory: StoreFactory, *,
             case = self.desk.get(case_id)
             if isinstance(case.owner, Agent) and pick % 2 == 0:
                 return case.owner.name
-            tier = chosen_policy.tier(case.tier)
+            if case.tier not in self._tiers():
+                return "root"  # stranded: only an administrator moves it
+            tier = self.desk.policy.tier(case.tier)
             people = [*tier.members, *([tier.lead] if tier.lead else [])]
             return people[pick % len(people)]
 
@@ -353,6 +377,8 @@ def lifecycle_machine(factory: StoreFactory, *,
                 assert fired.actor is None and fired.at <= now
                 check_timer_event(fired)
             for case in self.desk.cases(status=("open", "active", "waiting")):
+                if case.tier not in self._tiers():
+                    continue  # stranded: its timers are kept and verify reports it (invariant)
                 for clock in case.clocks:
                     if not clock.running:
                         continue
@@ -380,17 +406,83 @@ def lifecycle_machine(factory: StoreFactory, *,
                 case = stored[case_id]
                 problems = check_case(case, self.desk.history(case_id), case_id)
                 assert not problems, problems
-                tier = chosen_policy.tier(case.tier)
                 if isinstance(case.owner, Queue):
                     assert case.owner.name == case.tier
                 else:
                     assert case.owner.name, "an agent owner needs a name"
-                assert tier.name == case.tier
+                assert case.tier in self._tiers() or edits, f"{case.id} left its policy"
                 self._check_paused(case)
-                if case.status is not Status.CLOSED:
+                if case.status is not Status.CLOSED and not edits:  # edits: see below
                     check_timers(chosen_policy, self.desk.store, case)
                     check_shares(chosen_policy, self.desk.history(case_id), case,
                                  self.clock.now())
+
+        @invariant()
+        def every_case_keeps_the_timers_its_clocks_call_for(self) -> None:
+            """No worker dropped a timer; a case in an unknown tier is reported by verify."""
+            if not hasattr(self, "desk"):
+                return
+            stranded = set()
+            for case in self.desk.cases():
+                stored = {(t.clock, t.due_at) for t in self.desk.store.timers(case.id)}
+                planned = {(t.clock, t.due_at)
+                           for t in timing.timers_for(self.desk.policy, case)}
+                assert stored == planned, f"{case.id}: timers {stored} but clocks call for " \
+                                          f"{planned}"
+                if case.status is not Status.CLOSED and case.tier not in self._tiers():
+                    stranded.add(case.id)
+            reported = {p.case_id for p in self.desk.verify(overdue_after=None)
+                        if p.kind == "orphaned"}
+            assert reported == stranded, f"verify reports {reported}, stranded are {stranded}"
+            if stranded:
+                event("a case waits in a tier the current policy lacks")
+
+        # -- policy changes and a desk on the older policy ----------------------------
+
+        @precondition(lambda self: bool(edits) and hasattr(self, "desk"))
+        @rule(pick=st.integers(min_value=0, max_value=len(edits) or 1), migrate=st.booleans())
+        def change_policy(self, pick: int, migrate: bool) -> None:
+            """Switch policy (migrating with a tier map, or not); keep a desk on the old one."""
+            new = edits[pick % len(edits)]
+            old = self.desk.policy
+            before = {c.id: c for c in self.desk.cases()}
+            tier_map = self._tier_map(new) if migrate else None
+            events = self.desk.change_policy(new, migrate=migrate, tier_map=tier_map)
+            event(f"policy changed, migrate={migrate}, {len(events)} cases migrated")
+            assert len({e.case_id for e in events}) == len(events), "one event per case"
+            for migrated in events:
+                assert migrated.kind.value == "noted" and migrated.actor is None
+                was = before[migrated.case_id].tier
+                assert migrated.tier_after == (tier_map or {}).get(was, was)
+                assert migrated.tier_after in self._tiers()
+            self.current = new
+            if self.older is not None:
+                self.older.shutdown()
+            self.older = Desk(old, store=self.opener(), clock=self.clock,
+                              autoload_plugins=False)
+
+        def _tier_map(self, new: Policy) -> dict[str, str]:
+            """Send every unclosed case's tier that `new` lacks to the tier at its level."""
+            names = {t.name for ladder in new.ladders.values() for t in ladder.tiers}
+            ladder = next(iter(new.ladders.values()))
+            mapping = {}
+            for case in self.desk.cases(status=("open", "active", "waiting", "resolved")):
+                if case.tier not in names:
+                    level = next(p.level(case.tier) for p in every_policy
+                                 if case.tier in {t.name for t in p.ladders[case.ladder].tiers})
+                    mapping[case.tier] = ladder.tiers[min(level, len(ladder.tiers) - 1)].name
+            return mapping
+
+        @precondition(lambda self: getattr(self, "older", None) is not None)
+        @rule(minutes=st.integers(min_value=0, max_value=60 * 24))
+        def tick_on_the_older_policy(self, minutes: int) -> None:
+            """Some time passes; a worker not yet deployed with the new policy ticks first."""
+            assert self.older is not None
+            self.clock.advance(timedelta(minutes=minutes))
+            now = self.clock.now()
+            for fired in self.older.tick():
+                event(f"older desk recorded {fired.kind.value}")
+                assert fired.actor is None and fired.at <= now
 
         def _check_paused(self, case: Case) -> None:
             """A case that waits (or is resolved) accrues no business time on paused clocks.
@@ -401,7 +493,7 @@ def lifecycle_machine(factory: StoreFactory, *,
             if case.status not in (Status.WAITING, Status.RESOLVED):
                 self.paused.pop(case.id, None)
                 return
-            names = paused_clock_names(chosen_policy, case)
+            names = paused_clock_names(self.desk.policy, case)
             remaining = [(c.name, c.remaining, c.due_at) for c in case.clocks
                          if c.name in names]
             assert all(due is None for _, _, due in remaining), "a paused clock is running"

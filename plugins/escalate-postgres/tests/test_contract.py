@@ -8,6 +8,7 @@ from pgschemas import Schemas, require_server
 
 from escalate.stores import Store
 from escalate.testing import StoreContract, StoreOpener, lifecycle_machine, timed_policy
+from escalate.testing.policy_edits import timed_policy_edits
 
 SCHEMAS = Schemas()
 
@@ -30,3 +31,7 @@ TestPostgresLifecycle = lifecycle_machine(fresh_postgres).TestCase
 TestPostgresLifecycle.settings = _MACHINE
 TestTimedPostgresLifecycle = lifecycle_machine(fresh_postgres, policy=timed_policy()).TestCase
 TestTimedPostgresLifecycle.settings = _MACHINE
+# Policy edits, with a second desk on the replaced policy ticking the same schema.
+TestEditedPostgresLifecycle = lifecycle_machine(
+    fresh_postgres, policy=timed_policy(), policy_changes=timed_policy_edits()).TestCase
+TestEditedPostgresLifecycle.settings = _MACHINE

@@ -249,3 +249,35 @@ def test_an_administrator_transfers_a_stranded_case_to_an_agent_of_another_tier(
         desk.transfer(case_id, to=Queue("nowhere"), by="root", note="n")
     moved = desk.transfer(case_id, to="cy", by="root", note="cy leads what is left")
     assert (moved.tier, moved.owner.name) == ("specialists", "cy")
+
+
+def test_a_worker_logs_each_timer_it_keeps(desk: Desk, clock: ManualClock,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    case_id = top_tier_case(desk)
+    desk.change_policy(variant(without_top))
+    clock.advance(timedelta(hours=5))
+    with caplog.at_level("WARNING", logger="escalate.desk"):
+        assert desk.tick() == []
+    assert any(case_id in r.getMessage() and "management" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_a_timer_stored_earlier_than_its_clock_is_kept_not_fired(
+        clock: ManualClock, tmp_path: Any) -> None:
+    import sqlite3
+
+    from escalate.codec import format_time
+
+    path = tmp_path / "cases.db"
+    desk = Desk(Policy.from_dict(ALWAYS), f"sqlite:///{path}", clock, autoload_plugins=False)
+    case = desk.open(title="t", customer="c", channel="web")
+    with sqlite3.connect(path) as db:  # a tampered timer: due long before its clock
+        db.execute("UPDATE timers SET due_at = ? WHERE clock = 'tier'",
+                   (format_time(START + timedelta(minutes=1)),))
+    clock.advance(timedelta(hours=1))
+    assert desk.tick() == []
+    assert desk.get(case.id).version == 1
+    assert [t.clock for t in desk.store.timers(case.id) if t.due_at < clock.now()] == ["tier"]
+    assert [p.kind for p in desk.verify()] == ["overdue"]
+    clock.set(START + timedelta(hours=20))
+    assert "escalated" in kinds(desk.tick(), case.id)

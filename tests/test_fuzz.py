@@ -73,7 +73,7 @@ METHODS = ["claim", "respond", "transfer", "escalate", "assign", "wait", "resume
 
 
 def snapshot(desk: Desk) -> tuple[Any, ...]:
-    cases = desk.cases()
+    cases = list(desk.cases())
     return (cases, [desk.history(c.id) for c in cases], desk.outbox())
 
 

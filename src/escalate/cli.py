@@ -221,8 +221,8 @@ def list_cases(db: str, policy_path: str, status: tuple[str, ...], owner: str | 
                limit: int | None, as_json: bool) -> None:
     """List cases, oldest first."""
     with open_desk(db, policy_path) as desk:
-        cases = desk.cases(status=status or None, owner=owner, tier=tier, priority=priority,
-                           channel=channel, limit=limit)
+        cases = list(desk.cases(status=status or None, owner=owner, tier=tier, priority=priority,
+                           channel=channel, limit=limit))
         emit([case_to_dict(c) for c in cases], as_json,
              lambda: "\n".join(_case_text(c) for c in cases) or "no cases")
 

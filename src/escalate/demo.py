@@ -117,7 +117,7 @@ def run_demo(url: str, say: Callable[[str], None] = print, *,
 
 def _summary(desk: Desk, say: Callable[[str], None], html: Path | None) -> None:
     """The end of the week: every case, the events, the outbox, verify, the report."""
-    cases = desk.cases()
+    cases = list(desk.cases())
     kinds = Counter(event.kind.value for event in desk.events())
     say("\nAt the end of the week:")
     for case in cases:

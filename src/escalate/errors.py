@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CaseExists",
     "CaseNotFound",
     "ConfigError",
     "ConflictError",
@@ -60,15 +61,36 @@ class CaseNotFound(EscalateError, KeyError):
 
 
 class ConflictError(EscalateError):
-    """Another writer changed the case first (optimistic concurrency); safe to retry."""
+    """Another writer changed the case first (optimistic concurrency); safe to retry.
 
-    def __init__(self, case_id: str, expected_version: int) -> None:
+    `expected_version` is the version the action was based on; `actual_version` is the
+    stored version when it is known (None when the store only knew that they differed).
+    """
+
+    def __init__(self, case_id: str, expected_version: int,
+                 actual_version: int | None = None) -> None:
+        now = "" if actual_version is None else f" (it is at version {actual_version} now)"
         super().__init__(
-            f"case {case_id!r} was changed by someone else after version {expected_version}; "
-            "reload it with desk.get() and try the action again"
+            f"case {case_id!r} was changed by someone else after version {expected_version}"
+            f"{now}; reload it with desk.get() and try the action again"
         )
         self.case_id = case_id
         self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class CaseExists(EscalateError):
+    """A case with the requested id already exists; nothing was written.
+
+    Raised by `Desk.open(..., case_id=...)` when the id is taken (a web app answers 409).
+    """
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(
+            f"a case with id {case_id!r} already exists; pass another case_id, or leave it "
+            "out to get a new one"
+        )
+        self.case_id = case_id
 
 
 class ConfigError(EscalateError, ValueError):

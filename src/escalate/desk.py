@@ -42,7 +42,7 @@ from .model import (
     Queue,
     Status,
 )
-from .plugins import make_plugin_manager
+from .plugins import make_plugin_manager, open_store
 from .policy import Policy, Route, Tier
 from .report import Report, build_report
 from .shares import ClockShare, clock_shares
@@ -106,19 +106,7 @@ class Desk:
         self._known_tiers = _tier_names(policy)
 
     def _open_store(self, url: str) -> Store:
-        if not isinstance(url, str) or ("://" not in url and not url.startswith("sqlite:")):
-            raise ConfigError("store", f"{url!r} is not a store URL; use 'sqlite:///cases.db', "
-                                       "'memory://' or a plugin's scheme such as 'postgresql://'")
-        try:
-            store = self.plugins.hook.escalate_open_store(url=url)
-        except ValueError as exc:
-            raise ConfigError("store", str(exc)) from None
-        if store is None:
-            scheme = url.split(":", 1)[0]
-            raise ConfigError("store", f"no installed store serves {scheme!r} URLs; built in are "
-                                       "memory:// and sqlite:///, install a plugin such as "
-                                       "escalate-postgres for postgresql://")
-        return store  # type: ignore[no-any-return]
+        return open_store(self.plugins, url)
 
     # -- context management ------------------------------------------------------------
 

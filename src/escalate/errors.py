@@ -24,6 +24,7 @@ class InvalidTransition(EscalateError):
 
     def __init__(self, message: str, *, case_id: str | None = None, action: str | None = None,
                  status: str | None = None) -> None:
+        """`case_id`, `action` and `status` say what was refused, where known."""
         super().__init__(message)
         self.case_id = case_id
         self.action = action
@@ -39,6 +40,7 @@ class NotAuthorized(EscalateError):
 
     def __init__(self, message: str, *, actor: str | None = None, action: str | None = None,
                  case_id: str | None = None) -> None:
+        """`actor`, `action` and `case_id` say who was refused what."""
         super().__init__(message)
         self.actor = actor
         self.action = action
@@ -49,6 +51,7 @@ class CaseNotFound(EscalateError, KeyError):
     """No case with this id exists in the store."""
 
     def __init__(self, case_id: str, why: str | None = None) -> None:
+        """`case_id` is the id that was asked for; `why` says more when known."""
         because = f" ({why})" if why else ""
         super().__init__(
             f"no case with id {case_id!r}{because}; list existing cases with desk.cases() "
@@ -69,6 +72,7 @@ class ConflictError(EscalateError):
 
     def __init__(self, case_id: str, expected_version: int,
                  actual_version: int | None = None) -> None:
+        """The case `case_id` is no longer at `expected_version`."""
         now = "" if actual_version is None else f" (it is at version {actual_version} now)"
         super().__init__(
             f"case {case_id!r} was changed by someone else after version {expected_version}"
@@ -86,6 +90,7 @@ class CaseExists(EscalateError):
     """
 
     def __init__(self, case_id: str) -> None:
+        """`case_id` is the id that is taken."""
         super().__init__(
             f"a case with id {case_id!r} already exists; pass another case_id, or leave it "
             "out to get a new one"
@@ -97,6 +102,7 @@ class ConfigError(EscalateError, ValueError):
     """A policy or setting has a bad value; `path` names the key."""
 
     def __init__(self, path: str, problem: str) -> None:
+        """`path` names the bad key (dotted, as in the TOML); `problem` says what is wrong."""
         where = path or "<policy>"
         super().__init__(f"{where}: {problem}")
         self.path = path

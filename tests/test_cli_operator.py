@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -231,3 +232,34 @@ def test_realert_subjects_do_not_repeat_themselves() -> None:
     from escalate.model import EventKind
     from escalate.notify import HEADLINES
     assert HEADLINES[EventKind.REALERTED] == "{reason}"
+
+
+def _leaf_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _leaf_commands(command, f"{prefix}{name} ")
+        else:
+            found.append((prefix + name, command))
+    return found
+
+
+def test_every_command_takes_json() -> None:
+    commands = _leaf_commands(main)
+    assert len(commands) >= 25
+    lacking = [name for name, command in commands
+               if "--json" not in {o for p in command.params for o in getattr(p, "opts", [])}]
+    assert lacking == []
+
+
+def test_init_diagram_and_demo_speak_json(tmp_path: Path) -> None:
+    target = tmp_path / "policy.toml"
+    code, out, _ = run({}, "init", str(target), "--json")
+    assert code == 0 and json.loads(out) == {"wrote": str(target)}
+    code, out, _ = run({}, "init", str(target), "--json")
+    assert code == 2 and json.loads(out)["kind"] == "UsageError"
+    code, out, _ = run({}, "diagram", "--json")
+    assert code == 0 and json.loads(out)["mermaid"].startswith("stateDiagram-v2")
+    code, out, _ = run({"ESCALATE_DISABLE_PLUGIN_AUTOLOAD": "1"}, "demo", "--json")
+    week = json.loads(out)
+    assert code == 0 and week["problems"] == [] and len(week["cases"]) == 4

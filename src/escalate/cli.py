@@ -39,6 +39,7 @@ from .cli_replay import COMMANDS as REPLAY_COMMANDS
 from .cli_report import rate, report
 from .codec import case_to_dict
 from .demo import run_demo
+from .desk import Desk
 from .model import Case, Queue
 from .verify import Problem
 
@@ -86,35 +87,48 @@ def main(verbose: int) -> None:
 @main.command()
 @click.option("--db-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite file to write (must not exist). Default: a new temporary file.")
+@json_option
 @reports_errors
-def demo(db_file: Path | None) -> None:
+def demo(db_file: Path | None, as_json: bool) -> None:
     """Run a simulated working week on a fresh SQLite file and tell its story.
 
     With --db-file the report is also written as report.html beside the SQLite file; without,
     the file lives in a temporary folder that is removed afterwards.
+    With --json, the story is left out and the week's outcome is printed as JSON.
     """
+    say = (lambda _line: None) if as_json else click.echo
     if db_file is not None:
         if db_file.exists():
             raise click.UsageError(f"{db_file} exists; the demo needs a fresh file")
-        run_demo(f"sqlite:///{db_file.resolve()}", say=click.echo,
-                 html=db_file.parent / "report.html").shutdown()
+        _demo_outcome(run_demo(f"sqlite:///{db_file.resolve()}", say=say,
+                               html=db_file.parent / "report.html"), as_json)
         return
     with tempfile.TemporaryDirectory(prefix="escalate-demo-") as folder:
-        run_demo(f"sqlite:///{Path(folder) / 'cases.db'}", say=click.echo).shutdown()
+        _demo_outcome(run_demo(f"sqlite:///{Path(folder) / 'cases.db'}", say=say), as_json)
+
+
+def _demo_outcome(desk: Desk, as_json: bool) -> None:
+    with desk:
+        if as_json:
+            emit({"cases": [case_to_dict(c) for c in desk.cases()],
+                  "problems": [str(p) for p in desk.verify()]}, True, str)
 
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path),
                 default=Path("escalation.toml"))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: Path, force: bool) -> None:
+@json_option
+@reports_errors
+def init(path: Path, force: bool, as_json: bool) -> None:
     """Write a commented example policy to PATH (default escalation.toml)."""
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; pass --force to overwrite it")
     from .demo import policy_text
 
     path.write_text(policy_text(), encoding="utf-8")
-    click.echo(f"wrote {path}; edit it, then run `escalate open ...` or `escalate worker`")
+    emit({"wrote": str(path)}, as_json,
+         lambda: f"wrote {path}; edit it, then run `escalate open ...` or `escalate worker`")
 
 
 def _print_case(case: Case, as_json: bool) -> None:
@@ -229,8 +243,9 @@ for _command in (*READ_COMMANDS, *OPS_COMMANDS, *REPLAY_COMMANDS):
 @click.option("--max-sleep", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
               help="Longest sleep between rounds, in seconds.")
 @click.option("--once", is_flag=True, help="Run one round (tick and dispatch) and exit.")
+@json_option
 @reports_errors
-def worker(db: str, policy_path: str, max_sleep: float, once: bool) -> None:
+def worker(db: str, policy_path: str, max_sleep: float, once: bool, as_json: bool) -> None:
     """Fire due timers and deliver notifications until SIGINT/SIGTERM."""
     logging.getLogger("escalate").setLevel(min(logging.getLogger().level, logging.INFO))
     with open_desk(db, policy_path) as desk:
@@ -288,11 +303,16 @@ def _iso_time(text: str | None) -> datetime | None:
 @main.command()
 @click.option("--write", "target", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Replace the mermaid block in this Markdown file.")
-def diagram(target: Path | None) -> None:
+@json_option
+@reports_errors
+def diagram(target: Path | None, as_json: bool) -> None:
     """Print the case lifecycle as a Mermaid state diagram."""
     text = lifecycle.mermaid()
     if target is None:
-        click.echo(text, nl=False)
+        if as_json:
+            emit({"mermaid": text}, True, str)
+        else:
+            click.echo(text, nl=False)
         return
     page = target.read_text(encoding="utf-8")
     start = page.index(DIAGRAM_START) + len(DIAGRAM_START)

@@ -163,12 +163,15 @@ def test_explain_outbox_retry(env: dict[str, str]) -> None:
 def test_remove_agent_returns_cases(env: dict[str, str]) -> None:
     cid = opened(env)
     assert run(env, "claim", cid, "--by", "bo")[0] == 0
-    code, out, _ = run(env, "remove-agent", "bo", "--reason", "left the team", "--json")
+    code, out, _ = run(env, "remove-agent", "bo", "--by", "ana", "--json")
+    assert code == 1 and json.loads(out)["kind"] == "NotAuthorized"
+    code, out, _ = run(env, "remove-agent", "bo", "--by", "root", "--reason", "left the team",
+                       "--json")
     assert code == 0
     [event] = json.loads(out)
     assert event["case_id"] == cid and event["kind"] == "returned"
     assert event["owner_after"] == "queue:frontline"
-    code, out, _ = run(env, "remove-agent", "bo")
+    code, out, _ = run(env, "remove-agent", "bo", "--by", "root")
     assert code == 0 and "owned no unclosed case" in out
 
 

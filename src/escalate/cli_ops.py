@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from . import inputs
 from .cli_common import (
     db_option,
     emit,
@@ -63,6 +64,7 @@ def explain(case_id: str, db: str, policy_path: str, as_json: bool) -> None:
 def outbox(db: str, policy_path: str, status: str | None, case_id: str | None,
            limit: int | None, as_json: bool) -> None:
     """List outbox rows (notifications), oldest first; `--status dead` for dead letters."""
+    case_id = inputs.filter_text(case_id, "--case")
     with open_reader(db, policy_path) as (store, _policy):
         rows = store.notifications(status=status, case_id=case_id, limit=limit)
     emit([notification_to_dict(n) for n in rows], as_json,
@@ -90,13 +92,14 @@ def retry(key: str, db: str, policy_path: str, as_json: bool) -> None:
 
 @click.command(name="remove-agent")
 @click.argument("name")
-@click.option("--by", default=None, help="Who removes the agent (an administrator).")
+@click.option("--by", required=True,
+              help="Who removes the agent: an administrator, or the lead of each case's tier.")
 @click.option("--reason", default=None)
 @db_option
 @policy_option
 @json_option
 @reports_errors
-def remove_agent(name: str, by: str | None, reason: str | None, db: str, policy_path: str,
+def remove_agent(name: str, by: str, reason: str | None, db: str, policy_path: str,
                  as_json: bool) -> None:
     """Hand every unclosed case NAME owns back to its tier's queue (one event each)."""
     with open_desk(db, policy_path) as desk:

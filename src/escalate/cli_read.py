@@ -55,12 +55,16 @@ def list_cases(db: str, policy_path: str, status: tuple[str, ...], owner: str | 
                as_json: bool) -> None:
     """List cases, oldest first, in aligned columns (page with --after and --limit)."""
     with open_reader(db, policy_path) as (store, _policy):
-        if after is not None and store.get(after) is None:
+        if after is not None and (not inputs.filter_text(after, "--after")
+                                  or store.get(after) is None):
             raise InvalidInput(f"--after {after!r} is not the id of a stored case; pass the "
                                "last id of the previous page")
         query = CaseQuery(status=inputs.statuses(status) if status else None,
                           owner=None if owner is None else inputs.owner_ref(owner),
-                          tier=tier, priority=priority, channel=channel, customer=customer,
+                          tier=inputs.filter_text(tier, "tier"),
+                          priority=inputs.filter_text(priority, "priority"),
+                          channel=inputs.filter_text(channel, "channel"),
+                          customer=inputs.filter_text(customer, "customer"),
                           after=after, limit=limit)
         cases = list(paging.pages(store, query))
     emit([case_to_dict(c) for c in cases], as_json,

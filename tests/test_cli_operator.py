@@ -113,7 +113,7 @@ def test_reading_commands_need_no_policy_file(env: dict[str, str], tmp_path: Pat
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # no escalation.toml here
     runner = CliRunner()
-    for args in (["list", "--json"], ["show", cid, "--json"], ["verify", "--json"],
+    for args in (["list", "--json"], ["show", cid, "--json"],
                  ["outbox", "--json"], ["report", "--json"], ["report", "--format", "json"]):
         result = runner.invoke(main, args, env=bare)
         assert result.exit_code == 0, (args, result.output)

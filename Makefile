@@ -16,7 +16,7 @@ $(VENV)/.stamp-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach p,$(PLUGINS),-e '$(p)[test]')
+	$(BIN)/python -m pip install --quiet -e '.[dev,webapp]' $(foreach p,$(PLUGINS),-e '$(p)[test]')
 	touch $@
 
 demo: $(VENV)/.stamp-base
@@ -30,7 +30,7 @@ typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict src
 
 docs: $(VENV)/.stamp-dev
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 unit: $(VENV)/.stamp-dev
 	$(BIN)/python -m pytest tests $(foreach p,$(PLUGINS),$(p)/tests)

@@ -622,7 +622,7 @@ class Actions:
         try:
             desk = Desk(self.policy, store=store, clock=ManualClock(), autoload_plugins=False)
             opening = round_trips(store, lambda: open_cases(desk, 1))
-            case_id = desk.cases()[0].id
+            case_id = next(iter(desk.cases())).id
             trips, checks = round_trips(store, lambda: run_cycle(desk, [case_id]))
         finally:
             store.close()

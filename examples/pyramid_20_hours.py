@@ -52,7 +52,7 @@ def main() -> None:
         clock.advance(timedelta(minutes=30))
     desk.dispatch()
 
-    cases = desk.cases()
+    cases = list(desk.cases())
     events = list(desk.events())
     resolved_in = Counter(c.tier for c in cases if c.status == "resolved")
     still_open = Counter(c.tier for c in cases if c.status in ("open", "active"))

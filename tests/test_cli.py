@@ -97,7 +97,8 @@ def test_worker_once_delivers_and_stops(env: dict[str, str],
     with caplog.at_level("INFO", logger="escalate"):
         code, _, _ = run(env, "worker", "--once")
     assert code == 0
-    assert "dispatched 2 notifications" in caplog.text and "worker stopped" in caplog.text
+    assert "notifications: 2 delivered, 0 to retry, 0 dead-lettered" in caplog.text
+    assert "worker stopped" in caplog.text
 
 
 def test_diagram_is_generated_from_the_machine_and_the_docs_are_current(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from escalate import (
+    CaseExists,
     CaseNotFound,
     ConfigError,
     ConflictError,
@@ -44,7 +45,7 @@ def tdesk(store_url: str) -> Iterator[Desk]:
 
 def snapshot(desk: Desk) -> tuple[Any, ...]:
     """Everything a refused call must leave alone: cases, trails, timers, outbox."""
-    cases = desk.cases()
+    cases = list(desk.cases())
     per_case = [(desk.get(c.id), desk.history(c.id), desk.store.timers(c.id)) for c in cases]
     return (cases, per_case, desk.outbox(), list(desk.events()), list(desk.store.case_ids()),
             desk.store.next_due_at())
@@ -426,7 +427,7 @@ def test_custom_fields_refuse_non_json_numbers(tdesk: Desk, number: float) -> No
 
 def test_open_with_an_existing_case_id(tdesk: Desk) -> None:
     case_id = new_case(tdesk)
-    refused(tdesk, InvalidInput, lambda: new_case(tdesk, case_id=case_id),
+    refused(tdesk, CaseExists, lambda: new_case(tdesk, case_id=case_id),
             f"a case with id {case_id!r} already exists", "case_id")
 
 

@@ -73,7 +73,7 @@ METHODS = ["claim", "respond", "transfer", "escalate", "assign", "wait", "resume
 
 
 def snapshot(desk: Desk) -> tuple[Any, ...]:
-    cases = desk.cases()
+    cases = list(desk.cases())
     return (cases, [desk.history(c.id) for c in cases], desk.outbox())
 
 
@@ -136,7 +136,7 @@ def test_random_custom_fields_are_kept_or_refused_on_sqlite(tmp_path_factory: An
         case = desk.open(title="t", customer="c", channel="phone", fields=fields)
     except EscalateError as exc:
         assert str(exc)
-        assert desk.cases() == [] and desk.outbox() == []
+        assert list(desk.cases()) == [] and desk.outbox() == []
     else:
         assert desk.get(case.id).fields == case.fields
         assert desk.verify(overdue_after=None) == []
@@ -153,7 +153,7 @@ def test_random_filters_raise_only_escalate_errors(tmp_path_factory: Any, field:
     with Desk(Policy.from_dict(TIMED_POLICY), store=url, clock=ManualClock(),
               autoload_plugins=False) as desk:
         desk.open(title="t", customer="c", channel="phone")
-        for call in (lambda: desk.cases(**{field: value}),
+        for call in (lambda: list(desk.cases(**{field: value})),
                      lambda: desk.outbox(case_id=case_id)):
             try:
                 call()

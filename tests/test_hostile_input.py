@@ -7,6 +7,7 @@ typed error, that its message says what to fix, and that nothing was written.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +43,7 @@ def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
 
 
 def snapshot(desk: Desk) -> tuple[Any, ...]:
-    cases = desk.cases()
+    cases = list(desk.cases())
     return (cases, [desk.history(c.id) for c in cases], [desk.store.timers(c.id) for c in cases],
             desk.outbox(), list(desk.store.case_ids()))
 
@@ -105,8 +106,7 @@ def _cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("argv", [["show", SURROGATE_ID], ["claim", SURROGATE_ID, "--by", "ana"],
-                                  ["list", "--tier", "x\udcff"],
-                                  ["show", SURROGATE_ID, "--json"]])
+                                  ["list", "--tier", "x\udcff"]])
 def test_the_cli_prints_one_line_for_a_surrogate_argument(tmp_path: Path,
                                                           argv: list[str]) -> None:
     env = _cli_env(tmp_path)
@@ -117,6 +117,14 @@ def test_the_cli_prints_one_line_for_a_surrogate_argument(tmp_path: Path,
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.output.count("\n") == 1 and result.output.startswith("error: ")
     assert "invalid Unicode" in result.output
+
+
+def test_with_json_the_error_for_a_surrogate_argument_is_one_object(tmp_path: Path) -> None:
+    env = _cli_env(tmp_path)
+    result = CliRunner().invoke(main, ["show", SURROGATE_ID, "--json"], env=env)
+    assert result.exit_code == 1 and result.stderr == ""
+    error = json.loads(result.stdout)
+    assert error["kind"] == "CaseNotFound" and "invalid Unicode" in error["error"]
 
 
 # -- custom fields: depth, size, keys and values ---------------------------------------------
@@ -353,13 +361,14 @@ def test_list_and_show_escape_control_characters_and_keep_the_data(tmp_path: Pat
     listing = runner.invoke(main, ["list"], env=env, color=True)
     assert listing.exit_code == 0, listing.output
     assert not _has_raw_controls(listing.output)
-    assert listing.output.count("\n") == 1, "one case, one line"
+    assert listing.output.count("\n") == 2, "a header and one case, one line each"
     assert "\\x1b[31mred\\x1b[0m\\nC-99  open fake line\\r\\u202egnp.exe\\x07" in listing.output
     shown = runner.invoke(main, ["show", case.id], env=env, color=True)
     assert shown.exit_code == 0, shown.output
     assert not _has_raw_controls(shown.output)
     assert "see \\x1b[8mhidden\\x1b[0m\\nsecond line" in shown.output
-    assert shown.output.count("\n") == 4, "the case line, a blank line, two events"
+    assert shown.output.count("\n") == 6, \
+        "a header and the case line, a blank line, a header and two events"
     as_json = runner.invoke(main, ["show", case.id, "--json"], env=env)
     import json
     assert json.loads(as_json.output)["case"]["title"] == HOSTILE_TITLE

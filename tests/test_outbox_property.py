@@ -75,7 +75,7 @@ def test_every_notification_is_delivered_once_or_dead_lettered(
     desk = Desk(POLICY, store="memory://", clock=clock, plugins=[notifier],
                 autoload_plugins=False)
     for action, pick in steps:
-        cases = desk.cases(status=("open", "active"))
+        cases = list(desk.cases(status=("open", "active")))
         try:
             if action == "open" or not cases:
                 desk.open(title="t", customer="c", channel="phone", by=PEOPLE[pick % 2])

@@ -246,7 +246,7 @@ def test_desk_opens_cases_on_the_routed_ladder_and_sla() -> None:
                     autoload_plugins=False)
     with pytest.raises(ConfigError, match="no route matches"):
         unrouted.open(title="t", customer="c", channel="web", priority="normal")
-    assert unrouted.cases() == []
+    assert list(unrouted.cases()) == []
 
 
 # -- one test per kind of bad configuration -------------------------------------------------------

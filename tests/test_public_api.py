@@ -16,7 +16,7 @@ DESIGN_NAMES = {
     "Ladder", "Tier", "SlaTarget", "BusinessHours",
     "Status", "EventKind", "Agent", "Queue",
     "EscalateError", "InvalidTransition", "NotAuthorized", "CaseNotFound", "ConflictError",
-    "ConfigError", "StorageError",
+    "ConfigError", "StorageError", "CaseExists",
 }
 
 #: Public beyond DESIGN.md: value types of the model and store interface, the argument error,

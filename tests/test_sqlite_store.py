@@ -52,7 +52,7 @@ def busy_desk(desk: Desk) -> list[str]:
 
 
 def snapshot(desk: Desk) -> tuple[Any, ...]:
-    cases = desk.cases()
+    cases = list(desk.cases())
     return (cases, [desk.history(c.id) for c in cases], [desk.store.timers(c.id) for c in cases],
             desk.outbox(), list(desk.events()), desk.next_due())
 
@@ -95,7 +95,7 @@ def test_reopening_keeps_everything(db_path: Path) -> None:
         desk.claim(ids[2], by="bo")
         assert desk.get(ids[2]).version == 2
     with Desk(timed_policy(), store=url, clock=clock, autoload_plugins=False) as desk:
-        assert len(desk.cases()) == 4
+        assert len(list(desk.cases())) == 4
         assert [e.kind.value for e in desk.history(ids[2])] == ["opened", "claimed"]
 
 
@@ -294,7 +294,7 @@ def test_two_processes_get_distinct_ids_and_lose_no_case(db_path: Path) -> None:
     assert len(ids) == 2 * count
     assert len(set(ids)) == 2 * count, "two processes received the same case id"
     with Desk(Policy.from_dict(STANDARD_POLICY), store=url, autoload_plugins=False) as desk:
-        stored = desk.cases()
+        stored = list(desk.cases())
         assert sorted(c.id for c in stored) == sorted(ids)
         for worker in (0, 1):
             titles = {c.title for c in stored if c.customer == f"c-{worker}"}

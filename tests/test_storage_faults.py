@@ -35,7 +35,7 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 
 def snapshot(desk: Desk) -> tuple[object, ...]:
-    cases = desk.cases()
+    cases = list(desk.cases())
     return (cases, [desk.history(c.id) for c in cases], desk.outbox(),
             [desk.store.timers(c.id) for c in cases])
 

@@ -6,6 +6,7 @@ from .calendars import BusinessHours
 from .clock import Clock, ManualClock, SystemClock
 from .desk import Desk
 from .errors import (
+    CaseExists,
     CaseNotFound,
     ConfigError,
     ConflictError,
@@ -28,6 +29,7 @@ __all__ = [
     "Agent",
     "BusinessHours",
     "Case",
+    "CaseExists",
     "CaseNotFound",
     "CaseQuery",
     "Change",

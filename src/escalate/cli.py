@@ -1,10 +1,16 @@
-"""The `escalate` command line: demo, init, case actions, worker, verify and diagram."""
+"""The `escalate` command line: demo, init, case actions, worker and diagram.
+
+Reading commands live in cli_read, operator commands in cli_ops, `report` in cli_report and
+the replay commands in cli_replay; all are registered on `main` here.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,18 +21,25 @@ from . import __version__, lifecycle
 from .cli_common import (
     EXIT_ANCHOR,
     EXIT_PROBLEMS,
+    EXIT_USAGE,
     db_option,
     emit,
+    fail,
     json_option,
     open_desk,
     policy_option,
     printable,
     reports_errors,
+    table,
 )
+from .cli_ops import COMMANDS as OPS_COMMANDS
+from .cli_read import CASE_HEADERS, case_row
+from .cli_read import COMMANDS as READ_COMMANDS
 from .cli_replay import COMMANDS as REPLAY_COMMANDS
-from .cli_report import rate, report, show_html
-from .codec import case_to_dict, event_to_dict
+from .cli_report import rate, report
+from .codec import case_to_dict
 from .demo import run_demo
+from .desk import Desk
 from .model import Case, Queue
 from .verify import Problem
 
@@ -36,7 +49,25 @@ DIAGRAM_START = "```mermaid\n"
 DIAGRAM_END = "```\n"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The `escalate` group: with --json anywhere, a usage error is a JSON object too."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        """Run the command line; see click.Group.main."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv or extra.get("standalone_mode") is False:
+            return super().main(argv, *rest, **extra)
+        try:
+            return super().main(argv, *rest, **{**extra, "standalone_mode": False})
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            fail(exc.format_message(), "UsageError", EXIT_USAGE, True)
+        except click.Abort:
+            fail("aborted", "Abort", 1, True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="escalate")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 def main(verbose: int) -> None:
@@ -44,51 +75,78 @@ def main(verbose: int) -> None:
 
     Exit codes: 0 success; 1 a refused action or a failed check; 2 bad usage;
     3 a bad policy or setting; 4 a storage failure; 5 the store does not match the
-    digest given to `verify --expect`.
+    digest given to `verify --expect`. With --json, an error is one JSON object on stdout:
+    {"error": ..., "kind": ..., "exit_code": ...}.
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the lifecycle library logs every state change at debug level; that is not ours to show
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 @main.command()
 @click.option("--db-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite file to write (must not exist). Default: a new temporary file.")
+@json_option
 @reports_errors
-def demo(db_file: Path | None) -> None:
+def demo(db_file: Path | None, as_json: bool) -> None:
     """Run a simulated working week on a fresh SQLite file and tell its story.
 
-    The report is also written as report.html beside the SQLite file.
+    With --db-file the report is also written as report.html beside the SQLite file; without,
+    the file lives in a temporary folder that is removed afterwards.
+    With --json, the story is left out and the week's outcome is printed as JSON.
     """
-    if db_file is None:
-        db_file = Path(tempfile.mkdtemp(prefix="escalate-demo-")) / "cases.db"
-    elif db_file.exists():
-        raise click.UsageError(f"{db_file} exists; the demo needs a fresh file")
-    run_demo(f"sqlite:///{db_file.resolve()}", say=click.echo,
-             html=db_file.parent / "report.html")
+    say = (lambda _line: None) if as_json else click.echo
+    if db_file is not None:
+        if db_file.exists():
+            raise click.UsageError(f"{db_file} exists; the demo needs a fresh file")
+        _demo_outcome(run_demo(f"sqlite:///{db_file.resolve()}", say=say,
+                               html=db_file.parent / "report.html"), as_json)
+        return
+    with tempfile.TemporaryDirectory(prefix="escalate-demo-") as folder:
+        _demo_outcome(run_demo(f"sqlite:///{Path(folder) / 'cases.db'}", say=say), as_json)
+
+
+def _demo_outcome(desk: Desk, as_json: bool) -> None:
+    with desk:
+        if as_json:
+            emit({"cases": [case_to_dict(c) for c in desk.cases()],
+                  "problems": [str(p) for p in desk.verify()]}, True, str)
 
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path),
                 default=Path("escalation.toml"))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: Path, force: bool) -> None:
+@json_option
+@reports_errors
+def init(path: Path, force: bool, as_json: bool) -> None:
     """Write a commented example policy to PATH (default escalation.toml)."""
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; pass --force to overwrite it")
     from .demo import policy_text
 
     path.write_text(policy_text(), encoding="utf-8")
-    click.echo(f"wrote {path}; edit it, then run `escalate open ...` or `escalate worker`")
-
-
-def _case_text(case: Case) -> str:
-    """One line per case; text from users is escaped so a terminal shows it as data."""
-    return printable(f"{case.id}  {case.status.value:<8} {case.tier:<12} {case.owner!s:<20} "
-                     f"{case.priority:<7} {case.channel:<6} {case.title}")
+    emit({"wrote": str(path)}, as_json,
+         lambda: f"wrote {path}; edit it, then run `escalate open ...` or `escalate worker`")
 
 
 def _print_case(case: Case, as_json: bool) -> None:
-    emit(case_to_dict(case), as_json, lambda: _case_text(case))
+    emit(case_to_dict(case), as_json, lambda: table(CASE_HEADERS, [case_row(case)]))
+
+
+def _fields(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """`--field k=v` pairs as custom fields; a value that reads as JSON is taken as JSON."""
+    fields: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="'--field'")
+        try:
+            fields[key.strip()] = json.loads(value)
+        except ValueError:
+            fields[key.strip()] = value
+    return fields
 
 
 @main.command(name="open")
@@ -100,14 +158,20 @@ def _print_case(case: Case, as_json: bool) -> None:
 @click.option("--priority", default="normal", show_default=True)
 @click.option("--category", default=None)
 @click.option("--by", default=None, help="The agent opening the case (its first contact).")
+@click.option("--field", "field_pairs", multiple=True, metavar="KEY=VALUE",
+              help="A custom field (repeatable); VALUE is read as JSON when it is JSON.")
+@click.option("--case-id", default=None, help="Choose the id (e.g. another system's ticket).")
 @json_option
 @reports_errors
 def open_case(db: str, policy_path: str, title: str, customer: str, channel: str,
-              priority: str, category: str | None, by: str | None, as_json: bool) -> None:
+              priority: str, category: str | None, by: str | None,
+              field_pairs: tuple[str, ...], case_id: str | None, as_json: bool) -> None:
     """Open a case; it goes to the first tier's queue of its ladder."""
+    fields = _fields(field_pairs)
     with open_desk(db, policy_path) as desk:
         _print_case(desk.open(title=title, customer=customer, channel=channel,
-                              priority=priority, category=category, by=by), as_json)
+                              priority=priority, category=category, by=by,
+                              fields=fields or None, case_id=case_id), as_json)
 
 
 def _action_command(name: str, help_text: str, *options: Any) -> None:
@@ -115,18 +179,21 @@ def _action_command(name: str, help_text: str, *options: Any) -> None:
 
     @click.argument("case_id")
     @click.option("--by", required=True, help="The acting agent.")
+    @click.option("--expected-version", type=int, default=None,
+                  help="Refuse (ConflictError, exit 1) unless the case is at this version.")
     @db_option
     @policy_option
     @json_option
     @reports_errors
-    def command(case_id: str, by: str, db: str, policy_path: str, as_json: bool,
-                **kwargs: Any) -> None:
+    def command(case_id: str, by: str, expected_version: int | None, db: str,
+                policy_path: str, as_json: bool, **kwargs: Any) -> None:
+        kwargs["expected_version"] = expected_version
         with open_desk(db, policy_path) as desk:
             method = getattr(desk, name)
             if name == "transfer" and kwargs.get("to", "").startswith("queue:"):
                 kwargs["to"] = Queue(kwargs["to"][len("queue:"):])
             if name == "note":
-                case = method(case_id, kwargs.pop("text"), by=by)
+                case = method(case_id, kwargs.pop("text"), by=by, **kwargs)
             else:
                 case = method(case_id, by=by, **kwargs)
             _print_case(case, as_json)
@@ -166,65 +233,8 @@ _action_command("note", "Add a note to the trail.", click.option("--text", requi
 
 main.add_command(report)
 main.add_command(rate)
-for _command in REPLAY_COMMANDS:
+for _command in (*READ_COMMANDS, *OPS_COMMANDS, *REPLAY_COMMANDS):
     main.add_command(_command)
-
-
-@main.command()
-@click.argument("case_id")
-@db_option
-@policy_option
-@json_option
-@click.option("--format", "fmt", type=click.Choice(("text", "json", "html")), default=None,
-              help="text (default), json (as --json) or html: the case's timeline page.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --format html: write the page to this file.")
-@reports_errors
-def show(case_id: str, db: str, policy_path: str, as_json: bool, fmt: str | None,
-         output: Path | None) -> None:
-    """Show a case and its history (--format html: its timeline page)."""
-    with open_desk(db, policy_path) as desk:
-        case = desk.get(case_id)
-        history = desk.history(case_id)
-        if fmt == "html":
-            show_html(case, history, desk, output)
-            return
-        as_json = as_json or fmt == "json"
-        data = {"case": case_to_dict(case), "events": [event_to_dict(e) for e in history]}
-
-        def text() -> str:
-            lines = [_case_text(case), ""]
-            for e in history:
-                who = e.actor or "escalate"
-                lines.append(printable(
-                    f"  {e.seq:>3} {e.at:%Y-%m-%d %H:%M} {e.kind.value:<11} {who:<10}"
-                    f" -> {e.owner_after} ({e.status_after.value})"
-                    + (f": {e.reason}" if e.reason else "")))
-            return "\n".join(lines)
-
-        emit(data, as_json, text)
-
-
-@main.command(name="list")
-@db_option
-@policy_option
-@click.option("--status", multiple=True, help="Filter by status (repeatable).")
-@click.option("--owner", default=None)
-@click.option("--tier", default=None)
-@click.option("--priority", default=None)
-@click.option("--channel", default=None)
-@click.option("--limit", type=click.IntRange(min=0), default=None)
-@json_option
-@reports_errors
-def list_cases(db: str, policy_path: str, status: tuple[str, ...], owner: str | None,
-               tier: str | None, priority: str | None, channel: str | None,
-               limit: int | None, as_json: bool) -> None:
-    """List cases, oldest first."""
-    with open_desk(db, policy_path) as desk:
-        cases = desk.cases(status=status or None, owner=owner, tier=tier, priority=priority,
-                           channel=channel, limit=limit)
-        emit([case_to_dict(c) for c in cases], as_json,
-             lambda: "\n".join(_case_text(c) for c in cases) or "no cases")
 
 
 @main.command()
@@ -233,8 +243,9 @@ def list_cases(db: str, policy_path: str, status: tuple[str, ...], owner: str | 
 @click.option("--max-sleep", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
               help="Longest sleep between rounds, in seconds.")
 @click.option("--once", is_flag=True, help="Run one round (tick and dispatch) and exit.")
+@json_option
 @reports_errors
-def worker(db: str, policy_path: str, max_sleep: float, once: bool) -> None:
+def worker(db: str, policy_path: str, max_sleep: float, once: bool, as_json: bool) -> None:
     """Fire due timers and deliver notifications until SIGINT/SIGTERM."""
     logging.getLogger("escalate").setLevel(min(logging.getLogger().level, logging.INFO))
     with open_desk(db, policy_path) as desk:
@@ -292,11 +303,16 @@ def _iso_time(text: str | None) -> datetime | None:
 @main.command()
 @click.option("--write", "target", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Replace the mermaid block in this Markdown file.")
-def diagram(target: Path | None) -> None:
+@json_option
+@reports_errors
+def diagram(target: Path | None, as_json: bool) -> None:
     """Print the case lifecycle as a Mermaid state diagram."""
     text = lifecycle.mermaid()
     if target is None:
-        click.echo(text, nl=False)
+        if as_json:
+            emit({"mermaid": text}, True, str)
+        else:
+            click.echo(text, nl=False)
         return
     page = target.read_text(encoding="utf-8")
     start = page.index(DIAGRAM_START) + len(DIAGRAM_START)

@@ -20,6 +20,7 @@ from .cli_common import (
     emit,
     json_option,
     open_desk,
+    open_reader,
     policy_option,
     printable,
     reports_errors,
@@ -82,23 +83,33 @@ class WhenParam(click.ParamType[datetime]):
                    "into this folder and link the report to them.")
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the trends to this PNG file (needs escalate[charts]).")
+@json_option
 @reports_errors
 def report(db: str, policy_path: str, since: datetime | None, until: datetime | None,
            trend: str, fmt: str, output: Path | None, case_pages: Path | None,
-           chart: Path | None) -> None:
-    """Per-agent, per-tier, per-channel and per-priority figures, shuffling and trends."""
+           chart: Path | None, as_json: bool) -> None:
+    """Per-agent, per-tier, per-channel and per-priority figures, shuffling and trends.
+
+    `--json` is the same as `--format json`. Without a policy file (and without
+    --case-pages), durations are wall-clock time and moves are classified by event kind.
+    """
+    fmt = "json" if as_json else fmt
     if case_pages is not None and fmt != "html":
         raise _OneLineBadParameter("only goes with --format html", param_hint="'--case-pages'")
     if since is not None and until is not None and since >= until:
         raise _OneLineBadParameter(f"must be after --since ({since.isoformat()}), got "
                                    f"{until.isoformat()}", param_hint="'--until'")
-    with open_desk(db, policy_path) as desk:
-        result = build_report(desk.events(until=until), policy=desk.policy, since=since,
-                              until=until, trend=trend)
-        links = None
-        if case_pages is not None:
+    links = None
+    if case_pages is not None:  # the timeline pages need the policy's calendars
+        with open_desk(db, policy_path) as desk:
+            result = build_report(desk.events(until=until), policy=desk.policy, since=since,
+                                  until=until, trend=trend)
             base = output.parent if output is not None else Path.cwd()
             links = _write_case_pages(desk, result, case_pages, base)
+    else:
+        with open_reader(db, policy_path) as (store, policy):
+            result = build_report(store.all_events(None, until), policy=policy, since=since,
+                                  until=until, trend=trend)
     if chart is not None:
         from .chart import render_trends_png
 

@@ -62,6 +62,7 @@ class ManualClock:
     """A clock that only moves when told to; for tests, examples and simulations."""
 
     def __init__(self, start: datetime | None = None) -> None:
+        """A clock standing at `start` (aware; default Monday 2026-01-05 09:00 UTC)."""
         self._now = (checked_time(start, "start") if start is not None
                      else datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
         self._lock = threading.Lock()

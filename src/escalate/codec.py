@@ -1,13 +1,21 @@
-"""Turn cases and events into plain JSON-ready dicts and back; used by stores and the CLI."""
+"""Turn cases, events and outbox rows into plain JSON-ready dicts and back.
+
+Stores, the CLI and applications use the same functions; `Case.to_dict()`, `Event.to_dict()`
+and `Notification.to_dict()` (and their `from_dict`) call them. The JSON schema of each dict is
+in docs/reference/json.md and is checked by tests.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import Case, ClockState, Event, EventKind, Status, parse_owner
+
+if TYPE_CHECKING:
+    from .stores.base import Notification
 
 __all__ = [
     "case_from_dict",
@@ -16,6 +24,8 @@ __all__ = [
     "event_to_dict",
     "format_time",
     "json_text",
+    "notification_from_dict",
+    "notification_to_dict",
     "parse_time",
 ]
 
@@ -199,4 +209,46 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         data=data.get("data", {}),
         prev_hash=data.get("prev_hash", ""),
         hash=data.get("hash", ""),
+    )
+
+
+def notification_to_dict(notification: Notification) -> dict[str, Any]:
+    """An outbox row as a JSON-ready dict."""
+    return {
+        "key": notification.key,
+        "case_id": notification.case_id,
+        "seq": notification.seq,
+        "recipient": notification.recipient,
+        "channel": notification.channel,
+        "subject": notification.subject,
+        "body": notification.body,
+        "created_at": format_time(notification.created_at),
+        "status": notification.status,
+        "attempts": notification.attempts,
+        "next_attempt_at": _opt_time(notification.next_attempt_at),
+        "last_error": notification.last_error,
+        "delivered_at": _opt_time(notification.delivered_at),
+        "lease_id": notification.lease_id,
+    }
+
+
+def notification_from_dict(data: Mapping[str, Any]) -> Notification:
+    """Read an outbox row written by notification_to_dict."""
+    from .stores.base import Notification
+
+    return Notification(
+        key=data["key"],
+        case_id=data["case_id"],
+        seq=data["seq"],
+        recipient=data["recipient"],
+        channel=data["channel"],
+        subject=data["subject"],
+        body=data["body"],
+        created_at=parse_time(data["created_at"]),
+        status=data.get("status", "pending"),
+        attempts=data.get("attempts", 0),
+        next_attempt_at=_read_opt_time(data.get("next_attempt_at")),
+        last_error=data.get("last_error"),
+        delivered_at=_read_opt_time(data.get("delivered_at")),
+        lease_id=data.get("lease_id", 0),
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
 from .clock import ManualClock
 from .desk import Desk
-from .model import Event
+from .model import Event, EventKind
 from .policy import Policy
 from .reporting.timeline import write_case_pages
 
@@ -31,11 +31,10 @@ def demo_policy() -> Policy:
 
 
 def _story(event: Event) -> str:
-    who = event.actor or "escalate"
-    local = event.at.astimezone(timezone(timedelta(hours=2))).strftime("%a %H:%M")
+    who = event.actor or ("unknown" if event.kind is EventKind.OPENED else "escalate")
     reason = f" ({event.reason})" if event.reason else ""
-    return f"  {local}  {event.case_id:<5} {event.kind.value:<11} by {who:<8} -> " \
-           f"{event.owner_after}{reason}"
+    return f"  {event.at:%a %H:%M} UTC  {event.case_id:<5} {event.kind.value:<11} by {who:<8}" \
+           f" -> {event.owner_after}{reason}"
 
 
 def write_html_report(desk: Desk, path: Path) -> Path:
@@ -69,7 +68,8 @@ def run_demo(url: str, say: Callable[[str], None] = print, *,
     def later(minutes: int) -> None:
         clock.advance(timedelta(minutes=minutes))
 
-    say(f"escalate demo: one working week at a help desk, stored in {url}\n")
+    say(f"escalate demo: one working week at a help desk, stored in {url}")
+    say("(times are UTC; the office is in Bucharest, UTC+2)\n")
     printer = desk.open(title="Printer prints blank pages", customer="acme", channel="phone",
                         by="ana")
     desk.claim(printer.id, by="ana")
@@ -117,7 +117,7 @@ def run_demo(url: str, say: Callable[[str], None] = print, *,
 
 def _summary(desk: Desk, say: Callable[[str], None], html: Path | None) -> None:
     """The end of the week: every case, the events, the outbox, verify, the report."""
-    cases = desk.cases()
+    cases = list(desk.cases())
     kinds = Counter(event.kind.value for event in desk.events())
     say("\nAt the end of the week:")
     for case in cases:

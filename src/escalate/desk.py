@@ -12,13 +12,14 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import inputs, lifecycle, notify, outbox, timing, updating
+from . import inputs, lifecycle, notify, outbox, paging, timing, updating
 from .authz import default_decision, explain_refusal
 from .chain import seal
 from .clock import Clock, SystemClock, checked_time
 from .codec import clock_to_dict
 from .durations import format_duration
 from .errors import (
+    CaseExists,
     CaseNotFound,
     ConfigError,
     ConflictError,
@@ -41,7 +42,7 @@ from .model import (
     Queue,
     Status,
 )
-from .plugins import make_plugin_manager
+from .plugins import make_plugin_manager, open_store
 from .policy import Policy, Route, Tier
 from .report import Report, build_report
 from .shares import ClockShare, clock_shares
@@ -66,11 +67,34 @@ class _Step:
 
 
 class Desk:
-    """Opens cases, moves them through their lifecycle and keeps the trail, on one store."""
+    """Opens cases, moves them through their lifecycle and keeps the trail, on one store.
+
+    One Desk may be shared by any number of threads: it keeps no per-call state, every
+    action re-reads the case and commits through the store's atomic `commit`, and the built-in
+    stores serialise their own connection use. See docs/howto/webapp.md.
+    """
 
     def __init__(self, policy: Policy, store: str | Store = "sqlite:///cases.db",
                  clock: Clock | None = None, *, plugins: Iterable[object] = (),
                  autoload_plugins: bool | None = None, conflict_retries: int = 3) -> None:
+        """A desk applying `policy` to the cases in `store`.
+
+        Args:
+            policy: the escalation policy (`Policy.from_toml(path)` or `Policy.from_dict`).
+            store: a store URL (`sqlite:///cases.db`, `memory://`, `postgresql://...`) or a
+                `Store` instance.
+            clock: where time comes from; the system clock by default, a `ManualClock` in
+                tests and simulations.
+            plugins: extra plugin objects (notifiers, authorization, routing, stores).
+            autoload_plugins: load plugins registered under the `escalate` entry-point group;
+                None reads the `ESCALATE_AUTOLOAD_PLUGINS` setting.
+            conflict_retries: how often an action without `expected_version` is retried when
+                another writer changed the case first.
+
+        Raises:
+            ConfigError: the policy is not a Policy, or no installed store serves the URL.
+            StorageError: the store cannot be opened.
+        """
         if not isinstance(policy, Policy):
             raise ConfigError("policy", f"expected a Policy, got {type(policy).__name__}; load "
                                         "one with Policy.from_toml(path) or Policy.from_dict(...)")
@@ -83,19 +107,7 @@ class Desk:
         self._known_tiers = _tier_names(policy)
 
     def _open_store(self, url: str) -> Store:
-        if not isinstance(url, str) or ("://" not in url and not url.startswith("sqlite:")):
-            raise ConfigError("store", f"{url!r} is not a store URL; use 'sqlite:///cases.db', "
-                                       "'memory://' or a plugin's scheme such as 'postgresql://'")
-        try:
-            store = self.plugins.hook.escalate_open_store(url=url)
-        except ValueError as exc:
-            raise ConfigError("store", str(exc)) from None
-        if store is None:
-            scheme = url.split(":", 1)[0]
-            raise ConfigError("store", f"no installed store serves {scheme!r} URLs; built in are "
-                                       "memory:// and sqlite:///, install a plugin such as "
-                                       "escalate-postgres for postgresql://")
-        return store  # type: ignore[no-any-return]
+        return open_store(self.plugins, url)
 
     # -- context management ------------------------------------------------------------
 
@@ -132,8 +144,14 @@ class Desk:
               owner: str | Owner | None = None, tier: str | None = None,
               priority: str | None = None, channel: str | None = None,
               ladder: str | None = None, customer: str | None = None,
-              limit: int | None = None) -> list[Case]:
-        """Cases matching every given filter, oldest first."""
+              after: str | None = None, limit: int | None = None) -> Iterator[Case]:
+        """Cases matching every given filter, oldest first, as an iterator.
+
+        The store is read in pages, so listing a large store does not load it at once.
+        `after` is a cursor: the id of the last case of the previous page (the case must
+        exist); `limit` caps how many cases come back. A page of a web API is
+        `list(desk.cases(..., after=cursor, limit=50))`, its next cursor the last id.
+        """
         query = CaseQuery(
             status=None if status is None else inputs.statuses(status),
             owner=None if owner is None else inputs.owner_ref(owner),
@@ -143,8 +161,16 @@ class Desk:
             ladder=inputs.filter_text(ladder, "ladder"),
             customer=inputs.filter_text(customer, "customer"),
             limit=inputs.limit(limit),
+            after=None if after is None else self._cursor(after),
         )
-        return self.store.find(query)
+        return paging.pages(self.store, query)
+
+    def _cursor(self, after: object) -> str:
+        after = inputs.filter_text(after, "after")
+        if not after or self.store.get(after) is None:
+            raise InvalidInput(f"after={after!r} is not the id of a stored case; pass the id "
+                               "of the last case of the previous page")
+        return after
 
     def report(self, since: datetime | None = None, until: datetime | None = None,
                trend: str = "week") -> Report:
@@ -210,7 +236,11 @@ class Desk:
     def open(self, *, title: str, customer: str, channel: str = "web",
              priority: str = "normal", by: str | None = None, category: str | None = None,
              fields: dict[str, Any] | None = None, case_id: str | None = None) -> Case:
-        """Open a case; it is owned by the first tier's queue of the ladder it routes to."""
+        """Open a case; it is owned by the first tier's queue of the ladder it routes to.
+
+        `case_id` lets the caller choose the id (for example a ticket number of another
+        system); a second open with the same id raises CaseExists and changes nothing.
+        """
         title = _required(inputs.text(title, "title"))
         customer = _required(inputs.text(customer, "customer"))
         channel = _required(inputs.text(channel, "channel"))
@@ -221,8 +251,7 @@ class Desk:
         if case_id is not None:
             case_id = _required(inputs.text(case_id, "case_id"))
             if self.store.get(case_id) is not None:
-                raise InvalidInput(f"a case with id {case_id!r} already exists; pass another "
-                                   "case_id or leave it out to get a new one")
+                raise CaseExists(case_id)
         route = self._route({**custom, "priority": priority, "channel": channel,
                              "category": category, "customer": customer, "title": title})
         sla_name = updating.sla_for(self.policy, route, priority)
@@ -240,19 +269,27 @@ class Desk:
                   "contact": actor, "fields": custom, "policy_version": self.policy.version,
                   "sla": sla_name, "route": updating.route_index(self.policy, route)},
         )
-        return self._commit(None, event)
+        try:
+            return self._commit(None, event)
+        except ConflictError:
+            raise CaseExists(new_id) from None  # another writer opened the same id first
 
-    def claim(self, case_id: str, *, by: str) -> Case:
+    def claim(self, case_id: str, *, by: str,
+              expected_version: int | None = None) -> Case:
         """Take a case from the queue (or start work on one given to you)."""
-        return self._act(case_id, Action.CLAIM, by, _take_over)
+        return self._act(case_id, Action.CLAIM, by, _take_over,
+                         expected_version=expected_version)
 
-    def respond(self, case_id: str, *, by: str, message: str | None = None) -> Case:
+    def respond(self, case_id: str, *, by: str, message: str | None = None,
+                expected_version: int | None = None) -> Case:
         """Record a response to the customer; from a queue, the responder takes the case."""
         text = inputs.text(message, "message", required=False)
         return self._act(case_id, Action.RESPOND, by,
-                         lambda case, actor: _keep_or_take(case, actor, text))
+                         lambda case, actor: _keep_or_take(case, actor, text),
+                         expected_version=expected_version)
 
-    def transfer(self, case_id: str, *, to: str | Owner, by: str, note: str) -> Case:
+    def transfer(self, case_id: str, *, to: str | Owner, by: str, note: str,
+                 expected_version: int | None = None) -> Case:
         """Pass the case sideways to a colleague or same-level queue, with a handoff note."""
         if note is None or (isinstance(note, str) and not note.strip()):
             raise InvalidInput("a transfer needs a handoff note so the customer never has to "
@@ -260,23 +297,28 @@ class Desk:
                                "and what is needed')")
         handoff = _required(inputs.text(note, "note"))
         return self._act(case_id, Action.TRANSFER, by,
-                         lambda case, actor: self._transfer_step(case, to, handoff, actor))
+                         lambda case, actor: self._transfer_step(case, to, handoff, actor),
+                         expected_version=expected_version)
 
-    def escalate(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+    def escalate(self, case_id: str, *, by: str, reason: str | None = None,
+                 expected_version: int | None = None) -> Case:
         """Move the case up one tier, to the next tier's queue."""
         why = inputs.text(reason, "reason", required=False)
         return self._act(case_id, Action.ESCALATE, by,
-                         lambda case, actor: self._escalate_step(case, why))
+                         lambda case, actor: self._escalate_step(case, why),
+                         expected_version=expected_version)
 
-    def assign(self, case_id: str, *, to: str, by: str, note: str | None = None) -> Case:
+    def assign(self, case_id: str, *, to: str, by: str, note: str | None = None,
+               expected_version: int | None = None) -> Case:
         """As tier lead, give the case to a named agent of the tier."""
         target = inputs.actor_name(to, "to")
         why = inputs.text(note, "note", required=False)
         return self._act(case_id, Action.ASSIGN, by,
-                         lambda case, actor: self._assign_step(case, target, why, actor))
+                         lambda case, actor: self._assign_step(case, target, why, actor),
+                         expected_version=expected_version)
 
     def wait(self, case_id: str, *, by: str, reason: str | None = None,
-             on: str = "customer") -> Case:
+             on: str = "customer", expected_version: int | None = None) -> Case:
         """Put the case on hold, waiting on `on` (the customer, a third party, a policy word).
 
         The tier and idle clocks pause; each SLA target's clocks pause when its `pause_on`
@@ -288,11 +330,13 @@ class Desk:
             raise InvalidInput(f"unknown wait on={on!r}; expected one of {', '.join(words)} "
                                "(a policy adds words with `wait_on`)")
         return self._act(case_id, Action.WAIT, by,
-                         lambda case, actor: attrs.evolve(_same(case, why), data={"on": on}))
+                         lambda case, actor: attrs.evolve(_same(case, why), data={"on": on}),
+                         expected_version=expected_version)
 
     def update(self, case_id: str, *, by: str, reason: str, priority: str | None = None,
                title: str | None = None, channel: str | None = None,
-               category: str | None = None, fields: dict[str, Any] | None = None) -> Case:
+               category: str | None = None, fields: dict[str, Any] | None = None,
+               expected_version: int | None = None) -> Case:
         """Re-prioritise or re-classify the case; one `updated` event with old and new values.
 
         The routes choose the SLA target again; when it changes, the clocks move to the new
@@ -303,37 +347,48 @@ class Desk:
         wanted = updating.requested(priority=priority, title=title, channel=channel,
                                     category=category, fields=fields)
         return self._act(case_id, Action.UPDATE, by,
-                         lambda case, actor: self._update_step(case, wanted, why))
+                         lambda case, actor: self._update_step(case, wanted, why),
+                         expected_version=expected_version)
 
-    def resume(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+    def resume(self, case_id: str, *, by: str, reason: str | None = None,
+               expected_version: int | None = None) -> Case:
         """Take the case off hold; clocks run again."""
         why = inputs.text(reason, "reason", required=False)
-        return self._act(case_id, Action.RESUME, by, lambda case, actor: _same(case, why))
+        return self._act(case_id, Action.RESUME, by, lambda case, actor: _same(case, why),
+                         expected_version=expected_version)
 
-    def resolve(self, case_id: str, *, by: str, resolution: str) -> Case:
+    def resolve(self, case_id: str, *, by: str, resolution: str,
+                expected_version: int | None = None) -> Case:
         """Record the resolution given to the customer."""
         text = _required(inputs.text(resolution, "resolution"))
         return self._act(case_id, Action.RESOLVE, by,
                          lambda case, actor: _keep_or_take(case, actor, text,
-                                                           {"resolution": text}))
+                                                           {"resolution": text}),
+                         expected_version=expected_version)
 
-    def reopen(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+    def reopen(self, case_id: str, *, by: str, reason: str | None = None,
+               expected_version: int | None = None) -> Case:
         """Reopen a resolved case; it goes back to its owner."""
         why = inputs.text(reason, "reason", required=False)
-        return self._act(case_id, Action.REOPEN, by, lambda case, actor: _same(case, why))
+        return self._act(case_id, Action.REOPEN, by, lambda case, actor: _same(case, why),
+                         expected_version=expected_version)
 
-    def close(self, case_id: str, *, by: str, reason: str | None = None) -> Case:
+    def close(self, case_id: str, *, by: str, reason: str | None = None,
+              expected_version: int | None = None) -> Case:
         """Close a resolved case for good."""
         why = inputs.text(reason, "reason", required=False)
-        return self._act(case_id, Action.CLOSE, by, lambda case, actor: _same(case, why))
+        return self._act(case_id, Action.CLOSE, by, lambda case, actor: _same(case, why),
+                         expected_version=expected_version)
 
-    def note(self, case_id: str, text: str, *, by: str) -> Case:
+    def note(self, case_id: str, text: str, *, by: str,
+             expected_version: int | None = None) -> Case:
         """Add a note to the trail; changes nothing else."""
         body = _required(inputs.text(text, "note text"))
-        return self._act(case_id, Action.NOTE, by, lambda case, actor: _same(case, body))
+        return self._act(case_id, Action.NOTE, by, lambda case, actor: _same(case, body),
+                         expected_version=expected_version)
 
     def rate(self, case_id: str, *, score: int, comment: str | None = None,
-             by: str | None = None) -> Case:
+             by: str | None = None, expected_version: int | None = None) -> Case:
         """Record the customer's satisfaction (1-5) with a resolved or closed case: `rated`.
 
         `by` None means the customer rated it; an agent who relays a rating (a phone survey)
@@ -347,7 +402,7 @@ class Desk:
         return self._act(case_id, Action.RATE, actor,
                          lambda case, _a: _Step(owner=case.owner, tier=case.tier, reason=words,
                                                 data=data),
-                         anonymous=by is None)
+                         anonymous=by is None, expected_version=expected_version)
 
     def remove_agent(self, name: str, *, by: str | None = None,
                      reason: str | None = None) -> list[Event]:
@@ -623,17 +678,24 @@ class Desk:
 
     def _act(self, case_id: str, action: Action, by: str | None,
              decide: Callable[[Case, str | None], _Step],
-             check: Callable[[Case], bool] | None = None, anonymous: bool = False) -> Case:
+             check: Callable[[Case], bool] | None = None, anonymous: bool = False,
+             expected_version: int | None = None) -> Case:
         """Load, authorize, check the lifecycle, decide, and commit; retry lost races.
 
         `anonymous` lets `by` be None for actions nobody on the desk takes (a customer's
-        rating); otherwise only a return may have no actor.
+        rating); otherwise only a return may have no actor. With `expected_version` the
+        action is based on that version of the case: a stale version raises ConflictError
+        at once and a lost race is not retried.
         """
         case_id = self._case_id(case_id)
         nobody = by is None and (anonymous or action is Action.RETURN)
         actor = None if nobody else inputs.actor_name(by)
-        for attempt in range(self.conflict_retries + 1):
+        expected = inputs.expected_version(expected_version)
+        retries = self.conflict_retries if expected is None else 0
+        for attempt in range(retries + 1):
             case = self.get(case_id)
+            if expected is not None and case.version != expected:
+                raise ConflictError(case.id, expected, case.version)
             if check is not None and not check(case):
                 raise _NothingToDo
             self._authorize(case, action, actor)
@@ -648,7 +710,7 @@ class Desk:
             try:
                 return self._commit(case, event)
             except ConflictError:
-                if attempt == self.conflict_retries:
+                if attempt == retries:
                     raise
                 log.debug("conflict on %s %s, retrying (%d)", action.value, case_id, attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover

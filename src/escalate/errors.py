@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CaseExists",
     "CaseNotFound",
     "ConfigError",
     "ConflictError",
@@ -23,6 +24,7 @@ class InvalidTransition(EscalateError):
 
     def __init__(self, message: str, *, case_id: str | None = None, action: str | None = None,
                  status: str | None = None) -> None:
+        """`case_id`, `action` and `status` say what was refused, where known."""
         super().__init__(message)
         self.case_id = case_id
         self.action = action
@@ -38,6 +40,7 @@ class NotAuthorized(EscalateError):
 
     def __init__(self, message: str, *, actor: str | None = None, action: str | None = None,
                  case_id: str | None = None) -> None:
+        """`actor`, `action` and `case_id` say who was refused what."""
         super().__init__(message)
         self.actor = actor
         self.action = action
@@ -48,6 +51,7 @@ class CaseNotFound(EscalateError, KeyError):
     """No case with this id exists in the store."""
 
     def __init__(self, case_id: str, why: str | None = None) -> None:
+        """`case_id` is the id that was asked for; `why` says more when known."""
         because = f" ({why})" if why else ""
         super().__init__(
             f"no case with id {case_id!r}{because}; list existing cases with desk.cases() "
@@ -60,21 +64,45 @@ class CaseNotFound(EscalateError, KeyError):
 
 
 class ConflictError(EscalateError):
-    """Another writer changed the case first (optimistic concurrency); safe to retry."""
+    """Another writer changed the case first (optimistic concurrency); safe to retry.
 
-    def __init__(self, case_id: str, expected_version: int) -> None:
+    `expected_version` is the version the action was based on; `actual_version` is the
+    stored version when it is known (None when the store only knew that they differed).
+    """
+
+    def __init__(self, case_id: str, expected_version: int,
+                 actual_version: int | None = None) -> None:
+        """The case `case_id` is no longer at `expected_version`."""
+        now = "" if actual_version is None else f" (it is at version {actual_version} now)"
         super().__init__(
-            f"case {case_id!r} was changed by someone else after version {expected_version}; "
-            "reload it with desk.get() and try the action again"
+            f"case {case_id!r} was changed by someone else after version {expected_version}"
+            f"{now}; reload it with desk.get() and try the action again"
         )
         self.case_id = case_id
         self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class CaseExists(EscalateError):
+    """A case with the requested id already exists; nothing was written.
+
+    Raised by `Desk.open(..., case_id=...)` when the id is taken (a web app answers 409).
+    """
+
+    def __init__(self, case_id: str) -> None:
+        """`case_id` is the id that is taken."""
+        super().__init__(
+            f"a case with id {case_id!r} already exists; pass another case_id, or leave it "
+            "out to get a new one"
+        )
+        self.case_id = case_id
 
 
 class ConfigError(EscalateError, ValueError):
     """A policy or setting has a bad value; `path` names the key."""
 
     def __init__(self, path: str, problem: str) -> None:
+        """`path` names the bad key (dotted, as in the TOML); `problem` says what is wrong."""
         where = path or "<policy>"
         super().__init__(f"{where}: {problem}")
         self.path = path

@@ -17,6 +17,7 @@ __all__ = [
     "actor_name",
     "custom_fields",
     "encodable",
+    "expected_version",
     "filter_text",
     "limit",
     "owner_ref",
@@ -175,3 +176,13 @@ def statuses(value: str | Status | Iterable[str | Status]) -> tuple[str, ...]:
                                f"{', '.join(sorted(known))}")
         out.append(str(item))
     return tuple(out)
+
+
+def expected_version(value: object) -> int | None:
+    """The `expected_version=` of an action: None, or a case version (a whole number >= 1)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"expected_version must be a case version (a whole number >= 1, "
+                           f"as in case.version), got {value!r}")
+    return value

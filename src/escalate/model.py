@@ -232,6 +232,19 @@ class Case:
                 return state
         return None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The case as a JSON-ready dict (the schema is in docs/reference/json.md)."""
+        from .codec import case_to_dict
+
+        return case_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Case:
+        """Read a case from a dict written by `to_dict` (or parsed from its JSON)."""
+        from .codec import case_from_dict
+
+        return case_from_dict(data)
+
 
 @attrs.frozen
 class Event:
@@ -253,3 +266,16 @@ class Event:
                                           hash=False)
     prev_hash: str = ""
     hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict (the schema is in docs/reference/json.md)."""
+        from .codec import event_to_dict
+
+        return event_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """Read an event from a dict written by `to_dict` (or parsed from its JSON)."""
+        from .codec import event_from_dict
+
+        return event_from_dict(data)

@@ -30,7 +30,7 @@ HEADLINES: dict[EventKind, str] = {
     EventKind.NOTED: "note from {actor}",
     EventKind.WARNED: "deadline close: {reason}",
     EventKind.BREACHED: "commitment missed: {reason}",
-    EventKind.REALERTED: "still unresolved at the top: {reason}",
+    EventKind.REALERTED: "{reason}",
     EventKind.RETURNED: "returned to the {tier} queue",
     EventKind.RATED: "rated by the customer: {reason}",
     EventKind.UPDATED: "updated by {actor}: {reason}",

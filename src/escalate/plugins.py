@@ -6,14 +6,17 @@ import logging
 import os
 from collections.abc import Iterable
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import builtin, hookspecs
 from .errors import ConfigError
 
-__all__ = ["DISABLE_AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "make_plugin_manager"]
+if TYPE_CHECKING:
+    from .stores.base import Store
+
+__all__ = ["DISABLE_AUTOLOAD_ENV", "ENTRY_POINT_GROUP", "make_plugin_manager", "open_store"]
 
 log = logging.getLogger("escalate.plugins")
 
@@ -68,3 +71,23 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
                       entry.name, entry.value, type(exc).__name__, exc)
             continue
         manager.register(plugin, name=entry.name)
+
+
+def open_store(manager: pluggy.PluginManager, url: str) -> Store:
+    """The store serving `url`, asked of the plugins of `manager` (built-in ones last).
+
+    Raises ConfigError for a malformed URL or one that no installed store serves.
+    """
+    if not isinstance(url, str) or ("://" not in url and not url.startswith("sqlite:")):
+        raise ConfigError("store", f"{url!r} is not a store URL; use 'sqlite:///cases.db', "
+                                   "'memory://' or a plugin's scheme such as 'postgresql://'")
+    try:
+        store = manager.hook.escalate_open_store(url=url)
+    except ValueError as exc:
+        raise ConfigError("store", str(exc)) from None
+    if store is None:
+        scheme = url.split(":", 1)[0]
+        raise ConfigError("store", f"no installed store serves {scheme!r} URLs; built in are "
+                                   "memory:// and sqlite:///, install a plugin such as "
+                                   "escalate-postgres for postgresql://")
+    return store  # type: ignore[no-any-return]

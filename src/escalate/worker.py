@@ -59,9 +59,14 @@ def run_worker(desk: Desk, *, max_sleep: float = 30.0, stop: threading.Event | N
                          ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
             if stop.is_set():
                 break
-            delivered = desk.dispatch(stop=stop)
-            if delivered:
-                log.info("dispatched %d notifications", len(delivered))
+            attempted = desk.dispatch(stop=stop)
+            if attempted:
+                outcomes: dict[str, int] = {}
+                for row in attempted:
+                    outcomes[row.status] = outcomes.get(row.status, 0) + 1
+                log.info("notifications: %d delivered, %d to retry, %d dead-lettered",
+                         outcomes.get("delivered", 0), outcomes.get("pending", 0),
+                         outcomes.get("dead", 0))
             rounds += 1
             if iterations is not None and rounds >= iterations:
                 break

@@ -57,6 +57,19 @@ class Notification:
         """What the key stands for: (case id, event seq, recipient, channel)."""
         return (self.case_id, self.seq, self.recipient, self.channel)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The outbox row as a JSON-ready dict (the schema is in docs/reference/json.md)."""
+        from ..codec import notification_to_dict
+
+        return notification_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Notification:
+        """Read an outbox row from a dict written by `to_dict`."""
+        from ..codec import notification_from_dict
+
+        return notification_from_dict(data)
+
 
 def distinct_notifications(notes: tuple[Notification, ...]) -> tuple[Notification, ...]:
     """`notes` without repeats of one message; StorageError when two messages share a key.
@@ -100,7 +113,11 @@ class Change:
 
 @attrs.frozen
 class CaseQuery:
-    """Filters for listing cases; None means any. Values are matched exactly."""
+    """Filters for listing cases; None means any. Values are matched exactly.
+
+    `after` is a paging cursor: the id of a stored case; only cases after it in the listing
+    order (opening time, then insertion order) match. `limit` caps the number returned.
+    """
 
     status: tuple[str, ...] | None = None
     owner: str | None = None
@@ -110,6 +127,7 @@ class CaseQuery:
     ladder: str | None = None
     customer: str | None = None
     limit: int | None = None
+    after: str | None = None
 
     def matches(self, case: Case) -> bool:
         """True when `case` passes every filter."""
@@ -181,7 +199,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def find(self, query: CaseQuery) -> list[Case]:
-        """Cases that match the query, oldest first."""
+        """Cases that match the query, oldest first (opening time, then insertion order).
+
+        Honour `query.after` (only cases listed after that case id) and `query.limit`;
+        an `after` naming no stored case matches nothing.
+        """
 
     @abc.abstractmethod
     def commit(self, change: Change) -> None:

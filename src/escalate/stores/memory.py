@@ -61,7 +61,11 @@ class MemoryStore(Store):
     def find(self, query: CaseQuery) -> list[Case]:
         """Matching cases, oldest first."""
         with self._lock:
-            found = [case for case in self._oldest_first() if query.matches(case)]
+            ordered = self._oldest_first()
+            if query.after is not None:
+                ids = [case.id for case in ordered]
+                ordered = ordered[ids.index(query.after) + 1:] if query.after in ids else []
+            found = [case for case in ordered if query.matches(case)]
         return found[: query.limit] if query.limit is not None else found
 
     def _oldest_first(self) -> list[Case]:

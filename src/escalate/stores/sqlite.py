@@ -122,6 +122,10 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    """,    # listing by customer and paging by opening time read an index, not the whole table
+    """
+    CREATE INDEX cases_customer ON cases (customer, opened_at);
+    CREATE INDEX cases_opened ON cases (opened_at);
     """,
     # the fencing token of outbox claims: grows with every claim, an outcome must match it
     """
@@ -282,6 +286,10 @@ class SqliteStore(Store):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if query.after is not None:
+            clauses.append("(opened_at, rowid) > (SELECT opened_at, rowid FROM cases"
+                           " WHERE id = ?)")
+            params.append(query.after)
         sql = "SELECT body FROM cases"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)

@@ -137,6 +137,20 @@ class StoreContract:
             == ["K-1"]
         assert list(store.case_ids()) == ["K-1", "K-2"]
 
+    def test_find_pages_after_a_cursor(self, store: Store) -> None:
+        """find(after=id) lists only the cases after that one, in the same order.
+
+        Equal opening times keep insertion order, so paging never skips nor repeats a case.
+        """
+        ids = ["P-3", "P-1", "P-2", "P-4"]
+        for n, case_id in enumerate(ids):
+            store.commit(new_case_change(case_id, T0 + timedelta(minutes=n // 2),
+                                         channel="email" if n % 2 else "phone"))
+        assert [c.id for c in store.find(CaseQuery(after="P-3"))] == ["P-1", "P-2", "P-4"]
+        assert [c.id for c in store.find(CaseQuery(after="P-1", limit=1))] == ["P-2"]
+        assert [c.id for c in store.find(CaseQuery(after="P-3", channel="phone"))] == ["P-2"]
+        assert store.find(CaseQuery(after="P-4")) == []
+
     def test_all_events_are_ordered_and_windowed(self, store: Store) -> None:
         """all_events() orders by time, case and seq, and honours since <= at < until."""
         store.commit(new_case_change("K-2", T0))

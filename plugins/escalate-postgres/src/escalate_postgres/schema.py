@@ -89,6 +89,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_due ON {schema}.outbox (status, next_attempt_at, key);
     CREATE INDEX outbox_created ON {schema}.outbox (created_at, key);
     CREATE INDEX outbox_case ON {schema}.outbox (case_id);
+    """,    # listing by customer reads an index, not the whole table
+    """
+    CREATE INDEX cases_customer ON {schema}.cases (customer, opened_at, num);
     """,
     # the fencing token of outbox claims: grows with every claim, an outcome must match it
     """

@@ -192,6 +192,10 @@ class PostgresStore(Store):
             if value is not None:
                 clauses.append(f"{column} = %s")
                 params.append(_put(value))
+        if query.after is not None:
+            clauses.append(f"(opened_at, num) > (SELECT opened_at, num FROM {self._s}.cases"
+                           " WHERE id = %s)")
+            params.append(_put(query.after))
         sql = f"SELECT body FROM {self._s}.cases"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)

@@ -36,7 +36,7 @@ def main() -> None:
     desk.clock = clock = ManualClock(latest)
     print("ready", flush=True)
     while True:
-        unclosed = desk.cases(status=("open", "active", "waiting", "resolved"))
+        unclosed = list(desk.cases(status=("open", "active", "waiting", "resolved")))
         if not unclosed or rng.random() < 0.25:
             case = desk.open(title="crash test", customer="c", channel="phone",
                              priority=rng.choice(["normal", "urgent"]))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from ..configreader import check_keys, join
+from ..durations import parse_duration
 from ..errors import ConfigError
 from ..model import Action
 
@@ -30,11 +31,20 @@ KEEP_PROBLEMS = 100
 SNAPSHOT_KEYS = ("resolved_at", "closed_at")
 
 _COLUMN_KEYS = ("case_id", "timestamp", "status", "owner", "team", "priority", "channel",
-                "title", "customer", "tiebreak", "fields")
+                "title", "customer", "tiebreak", "fields", "actor", "order_by", "sla_met")
 _KEYS = (*_COLUMN_KEYS, "timestamp_format", "timezone", "missing", "system_accounts",
          "status_separator", "owner_separator", "status_map", "tiers", "tier_suffixes",
          "team_tiers", "default_tier", "snapshot_fields", "encoding", "delimiter", "ladder",
-         "priority_map", "default_priority", "default_channel", "default_customer", "tier_lead")
+         "priority_map", "default_priority", "default_channel", "default_customer", "tier_lead",
+         "mode", "sort", "after_close", "missing_in", "missing_team", "sla_resolution",
+         "sort_chunk_rows")
+
+#: `mode`: "events" (each row is one change) or "snapshot" (each row is the whole record).
+MODES = ("events", "snapshot")
+#: `after_close`: what rows after a source close do.
+AFTER_CLOSE = ("refuse", "reopen")
+#: `missing_team`: what a row without a team does.
+MISSING_TEAM = ("carry", "unknown")
 
 
 def _names(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -69,8 +79,8 @@ class ReplayMapping:
     case_id: str
     timestamp: str
     status: tuple[str, ...] = attrs.field(converter=_names)
-    owner: tuple[str, ...] = attrs.field(converter=_names)
     status_map: Mapping[str, Action | str] = attrs.field(converter=_actions, hash=False)
+    owner: tuple[str, ...] = attrs.field(default=(), converter=_names)
     team: str | None = None
     priority: str | None = None
     channel: str | None = None
@@ -98,6 +108,17 @@ class ReplayMapping:
     default_channel: str = "unknown"
     default_customer: str = "unknown"
     tier_lead: str = "lead"
+    actor: str | None = None
+    mode: str = "events"
+    order_by: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    sort: bool = False
+    sort_chunk_rows: int = 200_000
+    after_close: str = "refuse"
+    missing_in: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=frozen,
+                                                            hash=False)
+    missing_team: str = "carry"
+    sla_met: str | None = None
+    sla_resolution: str | None = None
 
     def __attrs_post_init__(self) -> None:
         validate_mapping(self)
@@ -108,14 +129,24 @@ class ReplayMapping:
         if not isinstance(data, Mapping):
             raise ConfigError("", f"expected a table of mapping keys, got {data!r}")
         check_keys(data, "", _KEYS)
-        for key in ("case_id", "timestamp", "status", "owner", "status_map"):
+        for key in ("case_id", "timestamp", "status", "status_map"):
             if key not in data:
-                raise ConfigError(key, "missing; a mapping needs case_id, timestamp, status, "
-                                       "owner and status_map")
+                raise ConfigError(key, "missing; a mapping needs case_id, timestamp, status "
+                                       "and status_map")
         values: dict[str, Any] = {}
         for key, value in data.items():
-            if key in ("status", "owner", "fields", "missing", "system_accounts", "tiers"):
+            if key in ("status", "owner", "fields", "missing", "system_accounts", "tiers",
+                       "order_by"):
                 values[key] = _read_strs(value, key)
+            elif key == "missing_in":
+                values[key] = {k: _read_strs(v, join(key, k))
+                               for k, v in _read_table(value, key).items()}
+            elif key == "sort":
+                if not isinstance(value, bool):
+                    raise ConfigError(key, f"expected true or false, got {value!r}")
+                values[key] = value
+            elif key == "sort_chunk_rows":
+                values[key] = _read_level(value, key)
             elif key in ("status_map", "team_tiers", "snapshot_fields", "priority_map"):
                 values[key] = {k: _read_str(v, join(key, k))
                                for k, v in _read_table(value, key).items()}
@@ -154,7 +185,8 @@ class ReplayMapping:
             if isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, Mapping):
-                value = {k: (v.value if isinstance(v, Action) else v) for k, v in value.items()}
+                value = {k: (v.value if isinstance(v, Action) else
+                             list(v) if isinstance(v, tuple) else v) for k, v in value.items()}
             out[field.name] = value
         return out
 
@@ -163,14 +195,24 @@ class ReplayMapping:
         named: dict[str, tuple[str, ...]] = {
             "case_id": (self.case_id,), "timestamp": (self.timestamp,),
             "status": self.status, "owner": self.owner, "fields": self.fields,
+            "order_by": self.order_by,
         }
-        for key in ("team", "priority", "channel", "title", "customer", "tiebreak"):
+        for key in ("team", "priority", "channel", "title", "customer", "tiebreak", "actor",
+                    "sla_met"):
             value = getattr(self, key)
             if value is not None:
                 named[key] = (value,)
         for key, column in self.snapshot_fields.items():
             named[join("snapshot_fields", key)] = (column,)
+        for column in self.missing_in:
+            named[join("missing_in", column)] = (column,)
         return named
+
+    def order_columns(self) -> tuple[str, ...]:
+        """The columns that order rows of one time: `order_by`, else `tiebreak`."""
+        if self.order_by:
+            return self.order_by
+        return (self.tiebreak,) if self.tiebreak else ()
 
     def tier_of(self, team: str) -> str | None:
         """The tier name a team works in; None when `team_tiers` does not know it."""
@@ -184,6 +226,33 @@ class ReplayMapping:
     def level(self, tier: str) -> int:
         """The 0-based level of a tier name of this mapping."""
         return self.tiers.index(tier)
+
+
+def _validate_choices(m: ReplayMapping) -> None:
+    for key, allowed in (("mode", MODES), ("after_close", AFTER_CLOSE),
+                         ("missing_team", MISSING_TEAM)):
+        if getattr(m, key) not in allowed:
+            raise ConfigError(key, f"expected one of {', '.join(map(repr, allowed))}, "
+                                   f"got {getattr(m, key)!r}")
+    if not isinstance(m.sort, bool):
+        raise ConfigError("sort", f"expected true or false, got {m.sort!r}")
+    if isinstance(m.sort_chunk_rows, bool) or not isinstance(m.sort_chunk_rows, int) \
+            or m.sort_chunk_rows < 1:
+        raise ConfigError("sort_chunk_rows", f"expected a positive number of rows, got "
+                                             f"{m.sort_chunk_rows!r}")
+    if m.sla_resolution is not None:
+        try:
+            parse_duration(m.sla_resolution)
+        except ConfigError as exc:
+            raise ConfigError("sla_resolution", str(exc)) from None
+        if m.sla_met is None:
+            raise ConfigError("sla_resolution", "needs `sla_met`, the column with the "
+                                                "source's verdict to compare with")
+    if "%" in m.timestamp_format and m.timezone is None \
+            and not any(z in m.timestamp_format for z in ("%z", "%Z")):
+        raise ConfigError("timezone", f"the time format {m.timestamp_format!r} has no zone; "
+                                      "set `timezone` to the zone the log was written in, "
+                                      "for example 'Europe/Brussels'")
 
 
 def _read_str(value: object, path: str) -> str:
@@ -216,11 +285,15 @@ def validate_mapping(m: ReplayMapping) -> None:
     for key in ("case_id", "timestamp"):
         if not isinstance(getattr(m, key), str) or not getattr(m, key):
             raise ConfigError(key, "expected the name of a column")
-    for key in ("status", "owner"):
+    for key in ("status", "owner", "order_by"):
         names = getattr(m, key)
-        if not names or not all(isinstance(n, str) and n for n in names):
+        if (key == "status" and not names) or not all(isinstance(n, str) and n for n in names):
             raise ConfigError(key, "expected one column name or a list of column names")
-    for key in ("team", "priority", "channel", "title", "customer", "tiebreak"):
+    if not m.owner and m.team is None:
+        raise ConfigError("owner", "a log needs an owner column, a team column or both")
+    _validate_choices(m)
+    for key in ("team", "priority", "channel", "title", "customer", "tiebreak", "actor",
+                "sla_met"):
         value = getattr(m, key)
         if value is not None and (not isinstance(value, str) or not value):
             raise ConfigError(key, f"expected the name of a column, got {value!r}")
@@ -231,8 +304,7 @@ def validate_mapping(m: ReplayMapping) -> None:
     for source, action in m.status_map.items():
         if not isinstance(action, Action) or action not in REPLAY_ACTIONS:
             raise ConfigError(join("status_map", source),
-                              f"unknown action {action!r}; expected one of {allowed} "
-                              "(moves between teams are found from the team column)")
+                              f"unknown action {action!r}; expected one of {allowed}")
     if not m.tiers or len(set(m.tiers)) != len(m.tiers) or not all(m.tiers):
         raise ConfigError("tiers", "expected a list of distinct, non-empty tier names")
     for suffix, level in m.tier_suffixes.items():

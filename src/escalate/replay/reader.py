@@ -91,7 +91,7 @@ class Row:
     line: int
     case_id: str
     at: datetime
-    order: tuple[int, float, str]
+    order: tuple[tuple[int, float, str], ...]
     status: str
     action: Action
     person: str | None
@@ -99,6 +99,13 @@ class Row:
     tier: str | None
     first: dict[str, Any]
     snapshots: dict[str, datetime]
+    actor: str | None = None
+    values: dict[str, str | None] = attrs.field(factory=dict)
+    sla_met: bool | None = None
+
+    def key(self) -> tuple[datetime, tuple[tuple[int, float, str], ...], int]:
+        """The order rows of one case take: time, the `order_by` columns, file line."""
+        return (self.at, self.order, self.line)
 
 
 class Skip(Exception):
@@ -113,6 +120,12 @@ class Skip(Exception):
 
 class Refuse(Exception):
     """The lifecycle has no legal path for this row."""
+
+
+#: How a source's SLA column says met (True) or missed (False), lower-cased.
+SLA_WORDS = {"true": True, "yes": True, "y": True, "1": True, "met": True,
+             "false": False, "no": False, "n": False, "0": False, "missed": False,
+             "breached": False}
 
 
 def _tiebreak(value: str | None) -> tuple[int, float, str]:
@@ -144,10 +157,15 @@ class RowReader:
         self.channel = opt(mapping.channel)
         self.title = opt(mapping.title)
         self.customer = opt(mapping.customer)
-        self.tiebreak = opt(mapping.tiebreak)
+        self.order_by = [index[c] for c in mapping.order_columns()]
+        self.actor = opt(mapping.actor)
+        self.sla_met = opt(mapping.sla_met)
+        self.watched = [(c, index[c]) for c in (*mapping.fields, *filter(None, (
+            mapping.priority, mapping.title, mapping.customer, mapping.channel)))]
         self.fields = [(c, index[c]) for c in mapping.fields]
         self.snapshots = [(k, index[c]) for k, c in mapping.snapshot_fields.items()]
         self.missing = frozenset(mapping.missing)
+        self.missing_at = {index[c]: frozenset(marks) for c, marks in mapping.missing_in.items()}
         self.system = frozenset(mapping.system_accounts)
         self.parse_time = _time_parser(mapping)
         self.status_map = mapping.status_map
@@ -157,7 +175,8 @@ class RowReader:
         if i is None:
             return None
         text = record[i].strip()
-        return None if text in self.missing or record[i] in self.missing else text
+        missing = self.missing_at.get(i, self.missing)
+        return None if text in missing or record[i] in missing else text
 
     def read(self, record: list[str], line: int) -> Row:
         """The record as a Row; raises Skip when it cannot be used."""
@@ -198,14 +217,37 @@ class RowReader:
                 raise Skip("malformed", raw, f"{key} {raw!r} does not read as "
                                               f"{self.m.timestamp_format!r}: {exc}") from None
         return Row(line=line, case_id=case_id, at=at,
-                    order=_tiebreak(self.value(record, self.tiebreak)), status=status,
-                    action=action, person=self.person(record), team=team, tier=tier,
-                    first={}, snapshots=snapshots)
+                   order=tuple(_tiebreak(self.value(record, i)) for i in self.order_by),
+                   status=status, action=action, person=self.person(record), team=team,
+                   tier=tier, first={}, snapshots=snapshots, actor=self.acting(record),
+                   values=self.watched_values(record), sla_met=self.sla(record))
+
+    def acting(self, record: list[str]) -> str | None:
+        """The `actor` column's person, or None for nobody or a system account."""
+        name = self.value(record, self.actor)
+        return None if name is None or name in self.system else name
+
+    def watched_values(self, record: list[str]) -> dict[str, str | None]:
+        """Snapshot mode: the fields whose changes are recorded."""
+        if self.m.mode != "snapshot":
+            return {}
+        return {name: self.value(record, i) for name, i in self.watched}
+
+    def sla(self, record: list[str]) -> bool | None:
+        """The source system's SLA verdict on this row, if the mapping has the column."""
+        text = self.value(record, self.sla_met)
+        if text is None:
+            return None
+        verdict = SLA_WORDS.get(text.lower())
+        if verdict is None:
+            raise Skip("malformed", text, f"SLA value {text!r} in {self.m.sla_met!r} is not "
+                                          f"one of {', '.join(SLA_WORDS)}")
+        return verdict
 
     def person(self, record: list[str]) -> str | None:
         """The owner key of the record, or None for nobody or a system account."""
         parts = [self.value(record, i) for i in self.owner]
-        if parts[0] is None or parts[0] in self.system:
+        if not parts or parts[0] is None or parts[0] in self.system:
             return None
         key = self.m.owner_separator.join(p for p in parts if p is not None)
         return None if key in self.system else key

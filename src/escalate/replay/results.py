@@ -57,6 +57,23 @@ class ReplayResult:
     statuses: Mapping[str, int] = attrs.field(converter=frozen, hash=False)
     policy: Policy = attrs.field(eq=False)
     elapsed: float = attrs.field(eq=False)
+    owner_changes: int = 0
+    owner_ping_pong_cases: int = 0
+    unchanged_rows: int = 0
+    sla_agree: int = 0
+    sla_disagree: int = 0
+    sla_undecided: int = 0
+    sla_no_source: int = 0
+
+    @property
+    def team_ping_pong_cases(self) -> int:
+        """Cases whose team sequence has A -> B -> A (the same as `ping_pong_cases`)."""
+        return self.ping_pong_cases
+
+    @property
+    def mostly_unusable(self) -> bool:
+        """True when more than half of the rows were malformed or had an unknown status."""
+        return self.rows > 0 and (self.malformed + self.unknown_statuses) * 2 > self.rows
 
     @property
     def events_per_second(self) -> float:
@@ -71,6 +88,12 @@ class ReplayResult:
             "moves": {"up": self.moves_up, "sideways": self.moves_sideways,
                       "down": self.moves_down},
             "ping_pong_cases": self.ping_pong_cases,
+            "team_ping_pong_cases": self.ping_pong_cases,
+            "owner_changes": self.owner_changes,
+            "owner_ping_pong_cases": self.owner_ping_pong_cases,
+            "unchanged_rows": self.unchanged_rows,
+            "sla": {"agree": self.sla_agree, "disagree": self.sla_disagree,
+                    "undecided": self.sla_undecided, "no_source": self.sla_no_source},
             "malformed": {"count": self.malformed,
                           "rows": _problems_to_list(self.malformed_rows)},
             "unknown_statuses": {"count": self.unknown_statuses,
@@ -97,13 +120,22 @@ class ReplayResult:
             f"  distinct owners  {self.owners:>9,}",
             f"  team moves       {self.moves_up:>9,} up, {self.moves_sideways:,} sideways, "
             f"{self.moves_down:,} down",
-            f"  ping-pong cases  {self.ping_pong_cases:>9,}  (team A -> B -> A)",
+            f"  team ping-pong   {self.ping_pong_cases:>9,}  cases (team A -> B -> A)",
+            f"  owner changes    {self.owner_changes:>9,}",
+            f"  owner ping-pong  {self.owner_ping_pong_cases:>9,}  cases (owner A -> B -> A)",
             f"  malformed rows   {self.malformed:>9,}",
             f"  unknown statuses {self.unknown_statuses:>9,}",
             f"  refused rows     {self.refused:>9,}  in {self.refused_cases:,} cases (the "
             "lifecycle has no legal path)",
             f"  events by kind   {kinds}",
         ]
+        if self.sla_agree or self.sla_disagree or self.sla_undecided or self.sla_no_source:
+            lines.insert(-1, f"  source SLA       {self.sla_agree:>9,} agree, "
+                             f"{self.sla_disagree:,} disagree, {self.sla_undecided:,} "
+                             f"undecided, {self.sla_no_source:,} without a verdict")
+        if self.unchanged_rows:
+            lines.insert(-1, f"  unchanged rows   {self.unchanged_rows:>9,}  (snapshot rows "
+                             "that repeat the previous one)")
         for title, count, rows in (("malformed", self.malformed, self.malformed_rows),
                                    ("unknown status", self.unknown_statuses,
                                     self.unknown_status_rows),

@@ -7,18 +7,24 @@ import io
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from ..durations import parse_duration
 from ..errors import ConfigError, InvalidTransition
 from ..fold import EventOrderError
-from ..model import Action, Status
+from ..model import Action, Case, EventKind, Status
 from ..policy import Policy
 from ..stores.base import Change, Store
+from .counting import CaseCounts, SlaCounts, SourceCounts
 from .mapping import KEEP_PROBLEMS, ReplayMapping
 from .planner import Plan, Refuse, Track, apply_snapshots, open_case, plan_row
 from .reader import CountingReader, Row, RowReader, Skip, check_file, read_header
 from .results import ReplayResult, RowProblem, replay_policy
+from .sorting import Record, sorted_records
 
 __all__ = ["Progress", "replay_csv"]
 
@@ -28,7 +34,7 @@ Progress = Callable[[int, int, int], None]
 # -- the replay ------------------------------------------------------------------------------
 
 class _Replay:
-    """The running state of one replay: tracks, counters and problem lists."""
+    """The running state of one replay: tracks, counters, problem lists and the batch."""
 
     def __init__(self, mapping: ReplayMapping, store: Store, ladder: str) -> None:
         self.m = mapping
@@ -36,28 +42,32 @@ class _Replay:
         self.ladder = ladder
         self.stored = set(store.case_ids())  # cases the store had before this replay
         self.tracks: dict[str, Track] = {}
+        self.counted: dict[str, CaseCounts] = {}
         self.waiting: dict[str, Track] = {}
         self.rows = 0
         self.cases = 0
         self.events = 0
-        self.owners: set[str] = set()
-        self.members: dict[str, set[str]] = {tier: set() for tier in mapping.tiers}
-        self.moves = {"up": 0, "sideways": 0, "down": 0}
-        self.ping_pong = 0
+        self.unchanged = 0
+        self.source = SourceCounts(mapping)
+        target = parse_duration(mapping.sla_resolution) if mapping.sla_resolution else None
+        self.sla = SlaCounts(target)
         self.kinds: Counter[str] = Counter()
-        self.statuses: Counter[str] = Counter()
         self.problems: dict[str, list[RowProblem]] = {"malformed": [], "unknown": [],
                                                       "refused": []}
         self.counts: Counter[str] = Counter()
         self.refused_cases: set[str] = set()
+        self.batch: list[Change] = []
+        self.batch_events = 0
 
     def problem(self, kind: str, line: int, value: str, reason: str) -> None:
+        """Count a problem row and keep the first `KEEP_PROBLEMS` of its kind."""
         self.counts[kind] += 1
         kept = self.problems[kind]
         if len(kept) < KEEP_PROBLEMS:
             kept.append(RowProblem(line, value, reason))
 
     def refuse(self, case_id: str, row: Row, reason: str) -> None:
+        """A row the lifecycle (or the order of the file) has no legal path for."""
         self.problem("refused", row.line, row.status, f"case {case_id}: {reason}")
         self.refused_cases.add(case_id)
 
@@ -71,51 +81,44 @@ class _Replay:
         track = self.tracks.get(row.case_id)
         if track is None:
             track = self.tracks[row.case_id] = Track()
+        if track.last_at is not None and row.at < track.last_at:
+            self.refuse(row.case_id, row, f"dated {row.at.isoformat()}, before the case's "
+                                          f"previous row ({track.last_at.isoformat()}); the "
+                                          "file is not in time order: add `sort = true` to "
+                                          "the mapping")
+            return
+        track.last_at = row.at
         if track.pending and track.pending_at is not None and row.at > track.pending_at:
             self.process(row.case_id, track)
         track.pending.append(row)
-        if track.pending_at is None or row.at > track.pending_at:
-            track.pending_at = row.at
+        track.pending_at = row.at
         self.waiting[row.case_id] = track
         if len(track.events) >= 500:
             self.commit(row.case_id, track)
 
     def process(self, case_id: str, track: Track) -> None:
         """Turn the case's pending rows into events, in time and tie-break order."""
-        rows = sorted(track.pending, key=lambda r: (r.at, r.order, r.line))
+        rows = sorted(track.pending, key=Row.key)
         track.pending = []
         track.pending_at = None
+        counted = self.counted.get(case_id)
+        if counted is None:
+            counted = self.counted[case_id] = CaseCounts()
         for row in rows:
-            self.count_source(track, row)
+            self.source.count(counted, row)
+            if row.sla_met is not None:
+                track.sla_source = row.sla_met
             self.one(case_id, track, row)
 
-    def count_source(self, track: Track, row: Row) -> None:
-        """Count owners, statuses, team moves and A -> B -> A returns as the rows say."""
-        self.statuses[row.status] += 1
-        if row.person is not None:
-            self.owners.add(row.person)
-            if row.tier is not None:
-                self.members[row.tier].add(row.person)
-        team = row.team
-        if team is None or row.tier is None or team == track.team:
-            return
-        if track.team is not None:
-            before = self.m.level(self.m.tier_of(track.team) or self.m.tiers[0])
-            after = self.m.level(row.tier)
-            self.moves["up" if after > before else "down" if after < before else "sideways"] += 1
-            if team == track.previous_team and not track.ping_pong:
-                track.ping_pong = True
-                self.ping_pong += 1
-        track.previous_team = track.team
-        track.team = team
-
     def one(self, case_id: str, track: Track, row: Row) -> None:
+        """Plan one row of the case; a refused row leaves the case as it was."""
         if track.foreign:
             self.refuse(case_id, row, f"case {case_id!r} was already in the store before "
                                       "this replay")
             return
         if track.closed:
-            self.refuse(case_id, row, "the case is closed, and a closed case stays closed")
+            self.refuse(case_id, row, "the case is closed, and a closed case stays closed "
+                                      '(after_close = "reopen" keeps such rows)')
             return
         for key, moment in row.snapshots.items():
             track.snapshots[key] = moment
@@ -124,61 +127,103 @@ class _Replay:
                 track.foreign = True
                 self.one(case_id, track, row)
                 return
-            case, opened = open_case(row, self.ladder, self.m.tiers[0])
-            plan = Plan(case, row, row.team, opened=True)
-            try:
-                plan_row(plan, track, self.m)
-            except (Refuse, InvalidTransition, EventOrderError) as exc:
-                self.refuse(case_id, row, str(exc))
-                plan = Plan(case, row, row.team, opened=True)
-            track.case = plan.case
-            track.events.append(opened)
-            track.events.extend(plan.events)
-            track.case_team = row.team
-            self.cases += 1
+            self.open(case_id, track, row)
             return
-        plan = Plan(track.case, row, track.case_team or row.team)
+        plan = self.plan(track.case, row, track.case_team or row.team)
         try:
             plan_row(plan, track, self.m)
         except (Refuse, InvalidTransition, EventOrderError) as exc:
             self.refuse(case_id, row, str(exc))
             return
+        if not plan.events and not plan.opened:
+            self.unchanged += 1
         track.case = plan.case
         track.events.extend(plan.events)
         if row.team is not None:
             track.case_team = row.team
 
+    def plan(self, case: Case, row: Row, team: str | None, *, opened: bool = False) -> Plan:
+        """A fresh plan of `row` on `case`."""
+        return Plan(case, row, team, opened=opened, actor_column=self.m.actor is not None)
+
+    def open(self, case_id: str, track: Track, row: Row) -> None:
+        """The first row of a case: `opened`, then what its status says."""
+        case, opened = open_case(row, self.ladder, self.m.tiers[0])
+        plan = self.plan(case, row, row.team, opened=True)
+        try:
+            plan_row(plan, track, self.m)
+        except (Refuse, InvalidTransition, EventOrderError) as exc:
+            self.refuse(case_id, row, str(exc))
+            plan = self.plan(case, row, row.team, opened=True)
+        track.case = plan.case
+        track.events.append(opened)
+        track.events.extend(plan.events)
+        track.case_team = row.team
+        self.cases += 1
+
     def commit(self, case_id: str, track: Track) -> None:
-        """Write the case's new events in one change; forget a closed case's state."""
-        if track.events and track.case is not None:
+        """Queue the case's new events as one change; forget a closed case's state."""
+        case = track.case
+        if track.events and case is not None:
             events = tuple(track.events)
-            self.store.commit(Change(case=track.case, events=events,
+            self.batch.append(Change(case=case, events=events,
                                      expected_version=track.committed))
-            track.committed = track.case.version
+            self.batch_events += len(events)
+            track.committed = case.version
             self.events += len(events)
             self.kinds.update(e.kind.value for e in events)
+            if track.first_resolved is None:
+                track.first_resolved = next(
+                    (e.at for e in events if e.kind is EventKind.RESOLVED), None)
             track.events = []
-        if track.case is not None and track.case.status is Status.CLOSED and not track.pending:
+            if len(self.batch) >= _BATCH_CASES or self.batch_events >= _BATCH_EVENTS:
+                self.flush()
+        if case is not None and case.status is Status.CLOSED and not track.pending:
+            self.judge(track, case)
             track.case = None
             track.closed = True
             track.snapshots.clear()
 
+    def judge(self, track: Track, case: Case) -> None:
+        """Set the source's SLA verdict of a finished case beside escalate's own."""
+        self.sla.judge(track.sla_source, case.opened_at, track.first_resolved,
+                       case.updated_at)
+
+    def flush(self) -> None:
+        """Write the queued changes, many cases in one transaction."""
+        if self.batch:
+            self.store.commit_many(self.batch)
+            self.batch = []
+            self.batch_events = 0
+
     def finish(self) -> None:
-        """Process every pending row, record snapshot times still due, and commit."""
+        """Process every pending row, record times still due, commit, and judge SLAs."""
         for case_id, track in list(self.tracks.items()):
             if track.pending:
                 self.process(case_id, track)
-            if track.case is not None and track.snapshots and not track.foreign:
-                self.finish_snapshots(track)
+            if track.case is not None and not track.foreign:
+                if track.snapshots:
+                    self.finish_snapshots(track)
+                if track.close_at is not None:
+                    self.finish_close(track)
             self.commit(case_id, track)
+            if track.case is not None and not track.foreign:
+                self.judge(track, track.case)
         self.waiting.clear()
+        self.flush()
+
+    def end_row(self, track: Track) -> Row:
+        """A row standing for the end of the file, for events recorded there."""
+        assert track.case is not None
+        return Row(line=0, case_id=track.case.id, at=track.case.updated_at, order=(),
+                   status="", action=Action.NOTE, person=None, team=track.case_team,
+                   tier=track.case.tier, first={}, snapshots={})
 
     def finish_snapshots(self, track: Track) -> None:
+        """Snapshot times still in the future at the case's last row."""
         assert track.case is not None
-        last = Row(line=0, case_id=track.case.id, at=track.case.updated_at,
-                    order=(2, 0.0, ""), status="", action=Action.NOTE, person=None,
-                    team=track.case_team, tier=track.case.tier, first={}, snapshots={})
-        plan = Plan(track.case, last, track.case_team)
+        last = self.end_row(track)
+        plan = self.plan(track.case, last, track.case_team)
         try:
             apply_snapshots(plan, track, None)
         except (InvalidTransition, EventOrderError) as exc:
@@ -186,6 +231,22 @@ class _Replay:
             return
         track.case = plan.case
         track.events.extend(plan.events)
+
+    def finish_close(self, track: Track) -> None:
+        """after_close = "reopen": the source's last close of the case is final."""
+        assert track.case is not None and track.close_at is not None
+        row = attrs.evolve(self.end_row(track), at=track.close_at, status="close",
+                           action=Action.CLOSE)
+        plan = self.plan(track.case, row, track.case_team)
+        plan.emit(Action.CLOSE, plan.case.owner, use_row_actor=False,
+                  actor=track.close_actor, reason=track.close_reason)
+        track.case = plan.case
+        track.events.extend(plan.events)
+
+
+#: A batch is written when it holds this many cases or events.
+_BATCH_CASES = 500
+_BATCH_EVENTS = 20_000
 
 
 def _check_policy(policy: Policy, mapping: ReplayMapping) -> str:
@@ -203,29 +264,16 @@ def _check_policy(policy: Policy, mapping: ReplayMapping) -> str:
 
 
 
-def _records(reader: Any, state: _Replay) -> Iterator[list[str]]:
-    """The CSV records; one the csv module cannot read (a field over its size limit) is
-    counted as malformed, with its line, and reading goes on at the next line."""
-    while True:
-        before = reader.line_num
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            state.rows += 1
-            state.problem("malformed", before + 1, "", f"cannot read the CSV record: {exc}")
-            yield []
-
-
 def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
                policy: Policy | None = None, progress: Progress | None = None) -> ReplayResult:
     """Replay a CSV log into `store` and return what was read, written and refused.
 
-    The file is streamed; only open cases are held in memory. The header and the encoding
-    are checked against the mapping before anything is written (ConfigError naming the
-    mapping key). `policy`, when given, must have a ladder with the mapping's tiers; by
-    default the result carries `replay_policy(mapping)` with the owners seen per tier.
+    The file is streamed (with `sort = true`, through an external sort in bounded memory);
+    only open cases are held in memory. The header, the encoding and the time zone are
+    checked against the mapping before anything is written (ConfigError naming the mapping
+    key). Events are written through `Store.commit_many`, many cases per transaction.
+    `policy`, when given, must have a ladder with the mapping's tiers; by default the result
+    carries `replay_policy(mapping)` with the owners seen per tier.
     """
     started = time.perf_counter()
     file = Path(path)
@@ -238,13 +286,11 @@ def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
         text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding=mapping.encoding,
                                 newline="")
         reader = csv.reader(text, delimiter=mapping.delimiter, strict=False)
-        header = read_header(reader, file, mapping)
-        rows = RowReader(mapping, header)
-        line = reader.line_num
-        for record in _records(reader, state):
-            start_line, line = line + 1, reader.line_num
-            if not record:
-                continue
+        rows = RowReader(mapping, read_header(reader, file, mapping))
+        records = _records(reader, state)
+        if mapping.sort:
+            records = sorted_records(records, _sort_key(rows), mapping.sort_chunk_rows)
+        for start_line, record in records:
             state.rows += 1
             try:
                 row = rows.read(record, start_line)
@@ -261,18 +307,59 @@ def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
         state.finish()
     if progress is not None:
         progress(state.rows, total, total)
-    members = {tier: sorted(names) for tier, names in state.members.items()}
+    return _result(state, file, policy, time.perf_counter() - started)
+
+
+def _records(reader: Any, state: _Replay) -> Iterator[Record]:
+    """Non-empty CSV records with the physical line each starts on. A record the csv
+    module cannot read (a field over its size limit) is counted as malformed, with its
+    line, and reading goes on at the next line."""
+    line = reader.line_num
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            state.rows += 1
+            state.problem("malformed", line + 1, "", f"cannot read the CSV record: {exc}")
+            line = reader.line_num
+            continue
+        start_line, line = line + 1, reader.line_num
+        if record:
+            yield start_line, record
+
+
+def _sort_key(rows: RowReader) -> Callable[[int, list[str]], Any]:
+    """Time, then the `order_by` columns, then the file line; unusable rows first."""
+    floor = datetime.min.replace(tzinfo=UTC)
+
+    def key(line: int, record: list[str]) -> Any:
+        try:
+            row = rows.read(record, line)
+        except Skip:
+            return (floor, (), line)
+        return row.key()
+    return key
+
+
+def _result(state: _Replay, file: Path, policy: Policy | None, elapsed: float) -> ReplayResult:
+    source, sla = state.source, state.sla
+    members = {tier: sorted(names) for tier, names in source.members.items()}
     return ReplayResult(
         path=str(file), rows=state.rows, cases=state.cases, events=state.events,
-        owners=len(state.owners), moves_up=state.moves["up"],
-        moves_sideways=state.moves["sideways"], moves_down=state.moves["down"],
-        ping_pong_cases=state.ping_pong,
+        owners=len(source.owners), moves_up=source.moves["up"],
+        moves_sideways=source.moves["sideways"], moves_down=source.moves["down"],
+        ping_pong_cases=source.team_ping_pong,
         malformed=state.counts["malformed"], malformed_rows=tuple(state.problems["malformed"]),
         unknown_statuses=state.counts["unknown"],
         unknown_status_rows=tuple(state.problems["unknown"]),
         refused=state.counts["refused"], refused_rows=tuple(state.problems["refused"]),
         refused_cases=len(state.refused_cases),
-        events_by_kind=dict(state.kinds), statuses=dict(state.statuses),
-        policy=policy if policy is not None else replay_policy(mapping, members),
-        elapsed=time.perf_counter() - started,
+        events_by_kind=dict(state.kinds), statuses=dict(source.statuses),
+        policy=policy if policy is not None else replay_policy(state.m, members),
+        elapsed=elapsed, owner_changes=source.owner_changes,
+        owner_ping_pong_cases=source.owner_ping_pong, unchanged_rows=state.unchanged,
+        sla_agree=sla.agree, sla_disagree=sla.disagree, sla_undecided=sla.undecided,
+        sla_no_source=sla.no_source,
     )

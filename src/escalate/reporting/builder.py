@@ -316,8 +316,7 @@ class _Builder:
             period.escalated += 1
 
     def _resolved(self, st: CaseState, event: Event, tier: str | None, inside: bool) -> None:
-        resolver = event.actor or (event.owner_after.name
-                                   if isinstance(event.owner_after, Agent) else None)
+        resolver = event.actor  # counted by who acted; a resolution nobody did is no one's
         if resolver:
             st.last_resolver = resolver
         if not inside:

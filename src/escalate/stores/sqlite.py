@@ -6,7 +6,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -294,6 +294,14 @@ class SqliteStore(Store):
         """Write case, events, timers and outbox rows in one IMMEDIATE transaction."""
         with self._write() as db:
             self._apply(db, change)
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Write every change in one IMMEDIATE transaction; a conflict writes nothing."""
+        if not changes:
+            return
+        with self._write() as db:
+            for change in changes:
+                self._apply(db, change)
 
     def _apply(self, db: sqlite3.Connection, change: Change) -> None:
         case = change.case

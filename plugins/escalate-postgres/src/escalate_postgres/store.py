@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -212,6 +212,21 @@ class PostgresStore(Store):
             if isinstance(exc.__cause__, pg_errors.DeadlockDetected
                           | pg_errors.SerializationFailure):
                 raise ConflictError(change.case.id, change.expected_version) from exc
+            raise
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Write every change in one transaction; a conflict or deadlock writes nothing."""
+        if not changes:
+            return
+        try:
+            with self._transaction("commit changes to") as conn:
+                for change in changes:
+                    self._apply(conn, change)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, pg_errors.DeadlockDetected
+                          | pg_errors.SerializationFailure):
+                first = changes[0]
+                raise ConflictError(first.case.id, first.expected_version) from exc
             raise
 
     def _apply(self, conn: psycopg.Connection[TupleRow], change: Change) -> None:

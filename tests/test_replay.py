@@ -242,8 +242,10 @@ def test_iso_times_keep_their_instant_whatever_the_offset(tmp_path: Path) -> Non
 
 def test_iso_time_without_offset_needs_a_timezone(tmp_path: Path) -> None:
     rows = [["C1", "2024-03-04T09:00:00", "Working", "ana", "Desk", "0"]]
-    result, _ = replay(tmp_path, rows)
-    assert result.malformed == 1 and "timezone" in result.malformed_rows[0].reason
+    store = MemoryStore()
+    with pytest.raises(ConfigError, match="timezone"):  # before anything is written
+        replay(tmp_path, rows, store=store)
+    assert list(store.case_ids()) == []
     result, store = replay(tmp_path, rows, timezone="Europe/Brussels")
     assert result.malformed == 0 and store.get("C1").opened_at == utc("2024-03-04T08:00:00")
 

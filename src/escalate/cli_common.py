@@ -7,6 +7,7 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -15,6 +16,7 @@ from .clock import ManualClock
 from .desk import Desk
 from .errors import ConfigError, EscalateError, StorageError
 from .policy import Policy
+from .stored_policy import policy_in
 
 __all__ = [
     "EXIT_ANCHOR",
@@ -95,7 +97,14 @@ def _escaped(char: str) -> str:
 
 
 def open_desk(db: str, policy_path: str, *, manual_clock: ManualClock | None = None) -> Desk:
-    """A desk on the store `db` with the policy file at `policy_path`."""
+    """A desk on the store `db` with the policy file at `policy_path`.
+
+    Without that file, the policy kept in the store (by `escalate replay`) is used.
+    """
+    if not Path(policy_path).is_file():
+        stored = policy_in(db)
+        if stored is not None:
+            return Desk(stored, store=db, clock=manual_clock)
     policy = Policy.from_toml(policy_path)
     return Desk(policy, store=db, clock=manual_clock)
 

@@ -103,13 +103,17 @@ class Plan:
     """
 
     def __init__(self, case: Case, row: Row, team: str | None, *,
-                 opened: bool = False, actor_column: bool = False) -> None:
+                 opened: bool = False, actor_column: bool = False,
+                 unknown_team: bool = False) -> None:
         self.case = case
         self.row = row
         self.opened = opened  # the row already has its `opened` event
         self.events: list[Event] = []
         self.team = team  # the team the case is with; the row's team from its move on
         self.actor_column = actor_column
+        if unknown_team and row.team is None and row.line:
+            self.team = None  # missing_team = "unknown": this row does not say where it is
+        self.team_known = not (unknown_team and row.team is None and row.line > 0)
 
     @property
     def actor(self) -> str | None:
@@ -129,7 +133,7 @@ class Plan:
         """Append the event of `action` (giving the case to `owner`) and fold it in."""
         case = self.case
         body: dict[str, Any] = {"line": self.row.line}
-        if self.team is not None:
+        if self.team is not None or not self.team_known:
             body["team"] = self.team
         if data:
             body.update(data)

@@ -306,5 +306,26 @@ def check_file(path: str | Path, mapping: ReplayMapping) -> list[str]:
         raise ConfigError("", f"no file {str(file)!r} to replay")
     check_decodes(file, mapping.encoding)
     with file.open(encoding=mapping.encoding, newline="") as text:
-        return read_header(csv.reader(text, delimiter=mapping.delimiter), file, mapping)
+        reader = csv.reader(text, delimiter=mapping.delimiter)
+        header = read_header(reader, file, mapping)
+        if mapping.timezone is None and mapping.timestamp_format == "iso":
+            _check_zones(reader, header, mapping)
+        return header
+
+
+def _check_zones(reader: Iterator[list[str]], header: list[str], mapping: ReplayMapping,
+                 sample: int = 20) -> None:
+    """ISO times without an offset and no `timezone`: ConfigError before anything is read."""
+    column = header.index(mapping.timestamp)
+    for _, record in zip(range(sample), reader, strict=False):
+        if len(record) <= column:
+            continue
+        try:
+            moment = datetime.fromisoformat(record[column].strip())
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            raise ConfigError("timezone", f"the time {record[column].strip()!r} in "
+                                          f"{mapping.timestamp!r} has no UTC offset; set "
+                                          "`timezone` to the zone the log was written in")
 

@@ -18,6 +18,7 @@ from ..errors import ConfigError, InvalidTransition
 from ..fold import EventOrderError
 from ..model import Action, Case, EventKind, Status
 from ..policy import Policy
+from ..stored_policy import store_policy
 from ..stores.base import Change, Store
 from .counting import CaseCounts, SlaCounts, SourceCounts
 from .mapping import KEEP_PROBLEMS, ReplayMapping
@@ -144,7 +145,8 @@ class _Replay:
 
     def plan(self, case: Case, row: Row, team: str | None, *, opened: bool = False) -> Plan:
         """A fresh plan of `row` on `case`."""
-        return Plan(case, row, team, opened=opened, actor_column=self.m.actor is not None)
+        return Plan(case, row, team, opened=opened, actor_column=self.m.actor is not None,
+                    unknown_team=self.m.missing_team == "unknown")
 
     def open(self, case_id: str, track: Track, row: Row) -> None:
         """The first row of a case: `opened`, then what its status says."""
@@ -307,7 +309,9 @@ def replay_csv(path: str | Path, mapping: ReplayMapping, store: Store, *,
         state.finish()
     if progress is not None:
         progress(state.rows, total, total)
-    return _result(state, file, policy, time.perf_counter() - started)
+    result = _result(state, file, policy, time.perf_counter() - started)
+    store_policy(store, result.policy)
+    return result
 
 
 def _records(reader: Any, state: _Replay) -> Iterator[Record]:

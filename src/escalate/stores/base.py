@@ -170,6 +170,19 @@ class Store(abc.ABC):
     def commit(self, change: Change) -> None:
         """Write the change atomically; ConflictError if the case moved on meanwhile."""
 
+    def get_setting(self, key: str) -> str | None:
+        """A value stored beside the cases under `key` (such as the replayed policy), or None.
+
+        The default keeps settings in process memory; stores that persist override both.
+        """
+        settings: dict[str, str] = self.__dict__.setdefault("_settings", {})
+        return settings.get(key)
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Store `value` under `key`, replacing what was there (one transaction)."""
+        settings: dict[str, str] = self.__dict__.setdefault("_settings", {})
+        settings[key] = value
+
     def commit_many(self, changes: Sequence[Change]) -> None:
         """Write many changes (of many cases) in one transaction: all of them, or none.
 

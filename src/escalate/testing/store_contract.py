@@ -139,6 +139,14 @@ class StoreContract:
         assert [e.case_id for e in store.all_events()] == ["M1", "M1", "M2"]
         store.commit_many([])
 
+    def test_settings_are_kept_and_replaced(self, store: Store) -> None:
+        """`put_setting` / `get_setting`: None before, the last value after."""
+        assert store.get_setting("policy") is None
+        store.put_setting("policy", '{"a": 1}')
+        store.put_setting("policy", '{"a": 2}')
+        assert store.get_setting("policy") == '{"a": 2}'
+        assert store.get_setting("other") is None
+
     def test_commit_many_is_all_or_nothing(self, store: Store) -> None:
         """A conflict on the last change of a batch writes none of the batch."""
         store.commit(new_case_change("K1"))

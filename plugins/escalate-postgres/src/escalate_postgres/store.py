@@ -214,6 +214,24 @@ class PostgresStore(Store):
                 raise ConflictError(change.case.id, change.expected_version) from exc
             raise
 
+    def get_setting(self, key: str) -> str | None:
+        """The value under `key` in the schema's settings table (None without one)."""
+        exists = self._rows("look for the settings of", "SELECT to_regclass(%s)",
+                            (f"{self._s}.settings",))
+        if exists[0][0] is None:
+            return None
+        rows = self._rows("read a setting from",
+                          f"SELECT value FROM {self._s}.settings WHERE key = %s", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Store `value` under `key`; the settings table is made on first use."""
+        with self._transaction("store a setting in") as conn:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._s}.settings"
+                         " (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute(f"INSERT INTO {self._s}.settings (key, value) VALUES (%s, %s)"
+                         " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
+
     def commit_many(self, changes: Sequence[Change]) -> None:
         """Write every change in one transaction; a conflict or deadlock writes nothing."""
         if not changes:

@@ -19,9 +19,12 @@ from ..model import Action
 
 __all__ = ["KEEP_PROBLEMS", "REPLAY_ACTIONS", "SNAPSHOT_KEYS", "ReplayMapping", "frozen"]
 
+#: Actions a source status may map to. Moves between teams are also found from the team
+#: column; `escalate` and `transfer` name an explicit hand-off activity of the source.
 REPLAY_ACTIONS = frozenset({
     Action.RETURN, Action.CLAIM, Action.RESPOND, Action.ASSIGN, Action.WAIT, Action.RESUME,
-    Action.RESOLVE, Action.REOPEN, Action.CLOSE, Action.NOTE,
+    Action.RESOLVE, Action.REOPEN, Action.CLOSE, Action.NOTE, Action.ESCALATE,
+    Action.TRANSFER,
 })
 
 #: How many problem rows of each kind a result keeps (all of them are counted).

@@ -159,7 +159,8 @@ def _sealed(event: Event) -> Event:
     return attrs.evolve(event, hash=event_hash(event))
 
 
-def open_case(row: Row, ladder: str, first_tier: str) -> tuple[Case, Event]:
+def open_case(row: Row, ladder: str, first_tier: str,
+              actor_column: bool = False) -> tuple[Case, Event]:
     """The case a first row opens, and its `opened` event."""
     data = {**row.first, "ladder": ladder, "contact": row.person, "sla": None}
     if row.team is not None:
@@ -167,7 +168,7 @@ def open_case(row: Row, ladder: str, first_tier: str) -> tuple[Case, Event]:
     data["line"] = row.line
     tier = row.tier or first_tier
     event = Event(case_id=row.case_id, seq=1, at=row.at, kind=EVENT_OF_ACTION[Action.OPEN],
-                  actor=row.person, owner_before=None, owner_after=Queue(tier),
+                  actor=row.actor if actor_column else row.person, owner_before=None, owner_after=Queue(tier),
                   status_before=None, status_after=_OPENED,
                   tier_before=None, tier_after=tier, reason=row.status, data=data)
     event = _sealed(event)
@@ -228,7 +229,8 @@ def plan_row(plan: Plan, track: Track, mapping: ReplayMapping) -> None:
         _move(plan, track, mapping, person)
     elif person is not None and plan.case.owner != person and (repeated or _keeps(action)):
         _new_owner(plan, person, repeated)
-    if not repeated:
+    handed = any(e.kind in _HAND_OFFS for e in plan.events[own_from:])
+    if not repeated or handed:  # after a hand-off, the status the row shows holds again
         _status(plan, track, mapping, person)
     elif track.values != row.values:
         changed = {k: v for k, v in row.values.items() if track.values.get(k) != v}
@@ -238,6 +240,8 @@ def plan_row(plan: Plan, track: Track, mapping: ReplayMapping) -> None:
     if len(plan.events) == own_from and not plan.opened and not repeated:
         plan.emit(Action.NOTE, plan.case.owner)
 
+
+_HAND_OFFS = (EventKind.TRANSFERRED, EventKind.ESCALATED, EventKind.ASSIGNED)
 
 #: Row actions that say the case is being worked on again.
 _REOPENS = (Action.RETURN, Action.CLAIM, Action.RESPOND, Action.RESUME, Action.ASSIGN,

@@ -150,7 +150,7 @@ class _Replay:
 
     def open(self, case_id: str, track: Track, row: Row) -> None:
         """The first row of a case: `opened`, then what its status says."""
-        case, opened = open_case(row, self.ladder, self.m.tiers[0])
+        case, opened = open_case(row, self.ladder, self.m.tiers[0], self.m.actor is not None)
         plan = self.plan(case, row, row.team, opened=True)
         try:
             plan_row(plan, track, self.m)

@@ -459,7 +459,7 @@ def test_wrong_encoding_is_found_before_anything_is_written(tmp_path: Path) -> N
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",
       "status_map": {"A": "fly"}}, "status_map.A"),
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",
-      "status_map": {"A": "escalate"}}, "status_map.A"),
+      "status_map": {"A": "warn"}}, "status_map.A"),
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",
       "status_map": {"A": "claim"}, "tier_suffixes": {" 4th": 4}}, "tier_suffixes. 4th"),
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",

@@ -11,7 +11,7 @@ from escalate.stores.memory import MemoryStore
 from escalate.verify import verify_store
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
-from replay_logs import HEADER, mapping, replay  # noqa: E402
+from replay_logs import HEADER, mapping, replay
 
 
 def kinds_actors(store: MemoryStore, case_id: str) -> list[tuple[str, str | None]]:

@@ -11,7 +11,8 @@ from escalate import ConfigError
 from escalate.report import build_report
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
-from replay_logs import HEADER, mapping, replay, trail  # noqa: E402
+from replay_logs import HEADER, mapping, replay, trail
+
 
 def test_a_repeated_resolved_status_with_another_team_is_an_update_not_a_reopening(
         tmp_path: Path) -> None:

@@ -168,7 +168,8 @@ def open_case(row: Row, ladder: str, first_tier: str,
     data["line"] = row.line
     tier = row.tier or first_tier
     event = Event(case_id=row.case_id, seq=1, at=row.at, kind=EVENT_OF_ACTION[Action.OPEN],
-                  actor=row.actor if actor_column else row.person, owner_before=None, owner_after=Queue(tier),
+                  actor=row.actor if actor_column else row.person, owner_before=None,
+                  owner_after=Queue(tier),
                   status_before=None, status_after=_OPENED,
                   tier_before=None, tier_after=tier, reason=row.status, data=data)
     event = _sealed(event)

@@ -4,6 +4,7 @@ store whose every reported figure equals a count made here from the rows alone."
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 import tempfile
 from collections import Counter
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalate.replay import ReplayMapping, replay_csv
+from escalate.replay.figures import team_figures
 from escalate.report import build_report
 from escalate.stores.memory import MemoryStore
 from escalate.verify import verify_store
@@ -115,3 +117,7 @@ def test_replayed_figures_equal_counts_of_the_rows(logs: list[Any],
     assert result.team_ping_pong_cases == expected.get("team_ping_pong", 0)
     assert result.owner_ping_pong_cases == expected.get("owner_ping_pong", 0)
     assert result.owner_changes == expected.get("owner_changes", 0)
+    stored = team_figures(itertools.chain.from_iterable(store.events(c) for c in cases))
+    assert stored.team_moves == sum(expected.get(f"moves_{d}", 0)
+                                    for d in ("up", "sideways", "down"))
+    assert stored.team_ping_pong_cases == expected.get("team_ping_pong", 0)

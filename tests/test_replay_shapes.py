@@ -78,6 +78,10 @@ C1,12:00,Resolved,T3
         ("resolved", None, "queue:specialists", "specialists"),
     ]
     assert result.moves_up == 1 and result.owners == 0
+    assert store.events("C1")[2].data["actor_unknown"] is True
+    totals = build_report(store.all_events()).totals
+    # the log does not say who moved it: neither by hand nor by a timer
+    assert (totals.escalated, totals.escalated_by_hand, totals.escalated_by_timer) == (1, 0, 0)
 
 
 def test_explicit_escalation_and_transfer_activities(tmp_path: Path) -> None:

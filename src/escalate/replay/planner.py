@@ -149,9 +149,15 @@ class Plan:
 
     def hand_off(self, action: Action, owner: Owner, *, tier: str | None = None,
                  data: dict[str, Any] | None = None) -> None:
-        """A transfer, escalation or assignment, done by the passer."""
-        self.emit(action, owner, tier=tier, actor=self.passer(), use_row_actor=False,
-                  data=data)
+        """A transfer, escalation or assignment, done by the passer.
+
+        When the log does not say who passed the case on (it sat in a queue and the log has
+        no actor column), the event's actor is None and `data.actor_unknown` says so.
+        """
+        passer = self.passer()
+        if passer is None:
+            data = {**(data or {}), "actor_unknown": True}
+        self.emit(action, owner, tier=tier, actor=passer, use_row_actor=False, data=data)
 
 
 def _sealed(event: Event) -> Event:

@@ -302,6 +302,8 @@ class _Builder:
         if event.actor:
             self.totals["escalated_by_hand"] += 1
             self._agent(event.actor).escalated_by_hand += 1
+        elif event.data.get("actor_unknown"):
+            pass  # an imported log that does not say who moved the case: neither
         else:
             self.totals["escalated_by_timer"] += 1
             if isinstance(event.owner_before, Agent):

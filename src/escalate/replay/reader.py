@@ -317,12 +317,16 @@ def _check_zones(reader: Iterator[list[str]], header: list[str], mapping: Replay
                  sample: int = 20) -> None:
     """ISO times without an offset and no `timezone`: ConfigError before anything is read."""
     column = header.index(mapping.timestamp)
-    for _, record in zip(range(sample), reader, strict=False):
+    for _ in range(sample):
+        try:
+            record = next(reader)
+        except (StopIteration, csv.Error):
+            return  # the end, or a record the replay reports as malformed with its line
         if len(record) <= column:
             continue
         try:
             moment = datetime.fromisoformat(record[column].strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             continue
         if moment.tzinfo is None:
             raise ConfigError("timezone", f"the time {record[column].strip()!r} in "

@@ -322,6 +322,11 @@ def validate_mapping(m: ReplayMapping) -> None:
     if m.default_tier is not None and m.default_tier not in m.tiers:
         raise ConfigError("default_tier", f"unknown tier {m.default_tier!r}; expected one of "
                                           f"{', '.join(m.tiers)}")
+    _validate_reading(m)
+
+
+def _validate_reading(m: ReplayMapping) -> None:
+    """The keys that say how the file reads: time format and zone, encoding, delimiter."""
     if m.timestamp_format != "iso" and "%" not in m.timestamp_format:
         raise ConfigError("timestamp_format", f"expected 'iso' or a strptime format such as "
                                               f"'%d/%m/%Y %H:%M', got {m.timestamp_format!r}")
@@ -338,6 +343,10 @@ def validate_mapping(m: ReplayMapping) -> None:
                                       "'utf-8' or 'iso-8859-1'") from None
     if not isinstance(m.delimiter, str) or len(m.delimiter) != 1:
         raise ConfigError("delimiter", f"expected one character, got {m.delimiter!r}")
+    _validate_names(m)
+
+
+def _validate_names(m: ReplayMapping) -> None:
     for key in m.snapshot_fields:
         if key not in SNAPSHOT_KEYS:
             raise ConfigError(join("snapshot_fields", key),

@@ -111,8 +111,19 @@ class MemoryStore(Store):
                 versions[case_id] = change.case.version
                 if seqs:
                     last_seq[case_id] = seqs[-1]
+            self._check_keys(changes)
             for change in changes:
                 self.commit(change)
+
+    def _check_keys(self, changes: Sequence[Change]) -> None:
+        """No outbox key of the batch clashes with a stored row or another row of it."""
+        seen: dict[str, Notification] = {}
+        for change in changes:
+            for note in distinct_notifications(change.notifications):
+                stored = seen.get(note.key) or self._outbox.get(note.key)
+                if stored is not None and stored.identity != note.identity:
+                    raise key_clash(note.key, stored.identity, note.identity)
+                seen.setdefault(note.key, note)
 
     def _set_timers(self, case_id: str, timers: tuple[Timer, ...]) -> None:
         self._timers[case_id] = {timer.clock: timer for timer in timers}

@@ -4,9 +4,14 @@ escalate: `replay_csv` of the BPI Challenge 2013 incident log (65,533 rows, 7,55
     into a fresh SQLite file: every row becomes lifecycle-checked, hash-chained events,
     committed case by case. Then, when `escalate.report.build_report` exists, the full
     report over every stored event (read back from SQLite) with the replay's policy.
-Baseline, in the same run: one pass of the stdlib `csv` module over the same file that
-    only counts the figures the replay reports (rows, cases, distinct owners, team moves
-    up / sideways / down, A -> B -> A ping-pong cases). It writes nothing and checks nothing.
+Baselines, in the same run:
+    raw sqlite3: the stdlib `csv` module reads the same file and writes one row per source
+    row (case id, sequence number, time, status, owner, the whole row as JSON) with
+    `executemany` into a fresh SQLite file, in one transaction, plus one row per case:
+    the cost of writing the log's rows with no lifecycle, fold, hash chain or checks.
+    stdlib count: one pass of `csv` that only counts the figures the replay reports
+    (rows, cases, distinct owners, team moves up / sideways / down, A -> B -> A ping-pong
+    cases). It writes nothing and checks nothing.
 
 The two sides run interleaved, repeat by repeat; the figures of both are compared.
 
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
@@ -81,6 +88,37 @@ def stdlib_counts(path: Path, mapping: ReplayMapping) -> dict[str, int]:
             "ping_pong_cases": ping_pong}
 
 
+def raw_sqlite(path: Path, mapping: ReplayMapping, db: Path) -> int:
+    """Write the log's rows raw into SQLite in one transaction; returns the rows written."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE cases (id TEXT PRIMARY KEY, version INTEGER, body TEXT)")
+    conn.execute("CREATE TABLE events (case_id TEXT, seq INTEGER, at TEXT, kind TEXT,"
+                 " actor TEXT, body TEXT, PRIMARY KEY (case_id, seq))")
+    conn.execute("CREATE INDEX events_at ON events (at)")
+    seqs: dict[str, int] = {}
+    status_cols = list(mapping.status)
+    owner_col = mapping.owner[0]
+
+    def rows() -> Any:
+        with path.open(encoding=mapping.encoding, newline="") as file:
+            for row in csv.DictReader(file, delimiter=mapping.delimiter):
+                case_id = row[mapping.case_id]
+                seq = seqs[case_id] = seqs.get(case_id, 0) + 1
+                yield (case_id, seq, row[mapping.timestamp],
+                       "/".join(row[c] for c in status_cols), row[owner_col],
+                       json.dumps(row, separators=(",", ":"), ensure_ascii=False))
+
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows())
+    conn.executemany("INSERT INTO cases VALUES (?, ?, ?)",
+                     ((case_id, n, "{}") for case_id, n in seqs.items()))
+    conn.execute("COMMIT")
+    conn.close()
+    return sum(seqs.values())
+
+
 class Runs:
     """The three timed steps; each returns its seconds and keeps what it produced."""
 
@@ -91,6 +129,7 @@ class Runs:
         self.counts: dict[str, int] = {}
         self.report_seconds: list[float] = []
         self.report_totals: dict[str, Any] = {}
+        self.raw_rows = 0
 
     def replay(self) -> float:
         self.repeat += 1
@@ -105,6 +144,12 @@ class Runs:
             self.report_totals = report.to_json().get("totals", {})
         store.close()
         return seconds
+
+    def raw(self) -> float:
+        self.repeat += 1
+        start = time.perf_counter()
+        self.raw_rows = raw_sqlite(self.path, self.mapping, self.workdir / f"raw-{self.repeat}.db")
+        return time.perf_counter() - start
 
     def baseline(self) -> float:
         start = time.perf_counter()
@@ -131,15 +176,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     mapping = MAPPINGS[name]
     with tempfile.TemporaryDirectory(prefix="escalate-bench-replay-") as tmp:
         runs = Runs(path, mapping, Path(tmp))
-        samples = h.interleave({"replay": runs.replay, "baseline": runs.baseline}, repeats)
+        samples = h.interleave({"replay": runs.replay, "raw": runs.raw,
+                                "baseline": runs.baseline}, repeats)
     result = runs.result
     assert result is not None
-    replay, baseline = samples["replay"], samples["baseline"]
+    replay, baseline, raw = samples["replay"], samples["baseline"], samples["raw"]
+    events_rate = result.events / replay.median
+    raw_rate = runs.raw_rows / raw.median
     ours = {key: getattr(result, key) for key in FIGURES}
     agree = ours == runs.counts
     print(f"log: `{path.name}` with mapping `{name}`: {result.rows:,} rows, "
           f"{result.cases:,} cases, {result.events:,} events written, {result.refused:,} rows "
           f"refused by the lifecycle; {repeats} repeats, medians (min-max)")
+    print()
+    print(h.table(["write into SQLite", "seconds", "rows per second", "ratio to raw"], [
+        ["escalate replay (events)", f"{replay.median:.2f} ({replay.low:.2f}-{replay.high:.2f})",
+         f"{events_rate:,.0f}", f"{events_rate / raw_rate:.2f}x"],
+        ["raw sqlite3, one transaction (rows)",
+         f"{raw.median:.2f} ({raw.low:.2f}-{raw.high:.2f})", f"{raw_rate:,.0f}", "1.00x"],
+    ]))
+    print()
+    print(f"target: >= 50,000 events/s ({'met' if events_rate >= 50_000 else 'missed'}) and "
+          f">= 0.3x the raw rate ({'met' if events_rate >= 0.3 * raw_rate else 'missed'})")
     print()
     rows = [
         ["replay into SQLite (s)", f"{replay.median:.2f} ({replay.low:.2f}-{replay.high:.2f})",

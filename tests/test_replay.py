@@ -242,8 +242,10 @@ def test_iso_times_keep_their_instant_whatever_the_offset(tmp_path: Path) -> Non
 
 def test_iso_time_without_offset_needs_a_timezone(tmp_path: Path) -> None:
     rows = [["C1", "2024-03-04T09:00:00", "Working", "ana", "Desk", "0"]]
-    result, _ = replay(tmp_path, rows)
-    assert result.malformed == 1 and "timezone" in result.malformed_rows[0].reason
+    store = MemoryStore()
+    with pytest.raises(ConfigError, match="timezone"):  # before anything is written
+        replay(tmp_path, rows, store=store)
+    assert list(store.case_ids()) == []
     result, store = replay(tmp_path, rows, timezone="Europe/Brussels")
     assert result.malformed == 0 and store.get("C1").opened_at == utc("2024-03-04T08:00:00")
 
@@ -259,11 +261,30 @@ def test_same_timestamp_rows_follow_the_tiebreak_column(tmp_path: Path) -> None:
         ["C1", "2024-03-04T09:30:00Z", "Comment", "ana", "Desk", "9"],
     ])
     # C1's 09:00 rows wait for their tie-break; the 09:30 row, listed after the 10:00
-    # one, still comes first because that case had not moved past it yet
-    assert [e.data["line"] for e in history(store, "C1")] == [4, 5, 2, 7, 6]
-    assert kinds(store, "C1") == ["opened", "claimed", "resolved", "noted", "closed"]
+    # one, is out of time order: refused, with the advice to sort
+    assert [e.data["line"] for e in history(store, "C1")] == [4, 5, 2, 6]
+    assert kinds(store, "C1") == ["opened", "claimed", "resolved", "closed"]
     assert kinds(store, "C2") == ["opened", "claimed"]
-    assert result.refused == 0
+    assert result.refused == 1 and result.refused_rows[0].line == 7
+    assert "add `sort = true`" in result.refused_rows[0].reason
+
+
+def test_sort_true_takes_rows_in_time_then_tiebreak_order(tmp_path: Path) -> None:
+    at = "2024-03-04T09:00:00Z"
+    rows = [
+        ["C1", at, "Solved", "ana", "Desk", "2"],
+        ["C2", at, "Working", "bo", "Desk", "0"],
+        ["C1", at, "New", "ana", "Desk", "0"],
+        ["C1", at, "Working", "ana", "Desk", "1"],
+        ["C1", "2024-03-04T10:00:00Z", "Closed", "robot", "Desk", "10"],
+        ["C1", "2024-03-04T09:30:00Z", "Comment", "ana", "Desk", "9"],
+    ]
+    for chunk in (100, 2):  # in memory, and spilled to temporary files two rows at a time
+        store = MemoryStore()
+        result, _ = replay(tmp_path, rows, store=store, sort=True, sort_chunk_rows=chunk)
+        assert [e.data["line"] for e in history(store, "C1")] == [4, 5, 2, 7, 6]
+        assert kinds(store, "C1") == ["opened", "claimed", "resolved", "noted", "closed"]
+        assert result.refused == 0
 
 
 def test_a_row_dated_before_the_case_previous_row_is_refused(tmp_path: Path) -> None:
@@ -336,7 +357,7 @@ def test_snapshot_resolved_at_takes_effect_only_when_it_happens(tmp_path: Path) 
     assert [e.kind.value for e in c1] == ["opened", "claimed", "resolved", "closed"]
     resolved = c1[2]
     assert resolved.at == utc("2024-03-04T11:00:00") and resolved.data["snapshot"] == "resolved_at"
-    assert resolved.actor == "ana"
+    assert resolved.actor is None  # the export says when, not who
     resolved_from = {"C1": utc("2024-03-04T11:00:00"), "C2": utc("2024-03-06T08:00:00"),
                      "C3": utc("2024-03-04T10:00:00")}
     for case_id, moment in resolved_from.items():
@@ -438,7 +459,7 @@ def test_wrong_encoding_is_found_before_anything_is_written(tmp_path: Path) -> N
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",
       "status_map": {"A": "fly"}}, "status_map.A"),
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",
-      "status_map": {"A": "escalate"}}, "status_map.A"),
+      "status_map": {"A": "warn"}}, "status_map.A"),
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",
       "status_map": {"A": "claim"}, "tier_suffixes": {" 4th": 4}}, "tier_suffixes. 4th"),
     ({"case_id": "id", "timestamp": "t", "status": "s", "owner": "o",

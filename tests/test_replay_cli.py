@@ -177,3 +177,36 @@ def test_replay_a_bpi_log_by_mapping_name(tmp_path: Path) -> None:
     assert (data["rows"], data["cases"]) == (2_351, 819)
     assert data["moves"] == {"up": 59, "sideways": 126, "down": 36}
     assert data["ping_pong_cases"] == 31
+
+
+def test_report_show_and_verify_read_the_replayed_store_without_a_policy_file(
+        files: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from escalate.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no escalation.toml here
+    assert run(replay_command, files["log"], "--mapping", files["mapping"], "--db",
+               files["db"]).exit_code == 0
+    report = run(main, "report", "--db", files["db"], "--format", "json")
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.stdout)["totals"]["opened"] == 2
+    show = run(main, "show", "C1", "--db", files["db"], "--json")
+    assert show.exit_code == 0, show.output
+    verify = run(main, "verify", "--db", files["db"])
+    assert verify.exit_code == 0, verify.output
+    # a read-only command never creates a store: a missing file is a storage error
+    other = run(main, "report", "--db", f"sqlite:///{tmp_path / 'other.db'}")
+    assert other.exit_code == 4 and not (tmp_path / "other.db").exists()
+
+
+def test_a_run_where_most_rows_are_malformed_exits_non_zero(files: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    log = tmp_path / "bad.csv"
+    log.write_text("id,when,status,agent,team\n"
+                   "C1,04/03/2024 09:00,New,ana,Desk\n"
+                   "C1,2024-03-04,Working,ana,Desk\n"
+                   "C2,yesterday,New,bo,Desk\n", encoding="utf-8")
+    result = run(replay_command, str(log), "--mapping", files["mapping"], "--db",
+                 files["db"], "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["malformed"]["count"] == 2
+    assert "2 of 3 rows could not be read" in result.stderr

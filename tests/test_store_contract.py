@@ -22,3 +22,16 @@ class TestSqliteStore(StoreContract):
 
     def make_store(self) -> Store:
         return SqliteStore(self.folder / "cases.db")
+
+
+class _OneByOneStore(MemoryStore):
+    """A store that keeps the default commit_many: one change after another."""
+
+    commit_many = Store.commit_many
+
+
+def test_the_contract_fails_a_commit_many_that_is_not_all_or_nothing() -> None:
+    contract = StoreContract()
+    with pytest.raises(AssertionError):
+        contract.test_commit_many_is_all_or_nothing(_OneByOneStore())
+    contract.test_commit_many_writes_many_cases_in_order(_OneByOneStore())

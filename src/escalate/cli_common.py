@@ -14,12 +14,14 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from click.core import ParameterSource
 
+from .builtin import sqlite_path
 from .clock import ManualClock
 from .desk import Desk
 from .errors import ConfigError, EscalateError, StorageError
 from .model import Event, EventKind
 from .plugins import make_plugin_manager, open_store
 from .policy import Policy
+from .stored_policy import load_stored_policy, policy_in
 from .stores.base import Store
 
 __all__ = [
@@ -125,7 +127,14 @@ def _escaped(char: str) -> str:
 
 
 def open_desk(db: str, policy_path: str, *, manual_clock: ManualClock | None = None) -> Desk:
-    """A desk on the store `db` with the policy file at `policy_path`."""
+    """A desk on the store `db` with the policy file at `policy_path`.
+
+    Without that file, the policy kept in the store (by `escalate replay`) is used.
+    """
+    if not Path(policy_path).is_file():
+        stored = policy_in(db)
+        if stored is not None:
+            return Desk(stored, store=db, clock=manual_clock)
     policy = Policy.from_toml(policy_path)
     return Desk(policy, store=db, clock=manual_clock)
 
@@ -143,13 +152,24 @@ def open_reader(db: str, policy_path: str) -> Iterator[tuple[Store, Policy | Non
     """The store `db` for reading, and the policy when there is one.
 
     Read-only commands work without a policy file: the default `escalation.toml` is read when
-    it exists; a policy file named with --policy or ESCALATE_POLICY must exist.
+    it exists; a policy file named with --policy or ESCALATE_POLICY must exist. Without a
+    file, the policy kept in the store (by `escalate replay`) is used when there is one.
     """
     policy = None
     if _policy_given() or Path(policy_path).exists():
         policy = Policy.from_toml(policy_path)
+    if db.startswith("sqlite:"):
+        try:
+            path = sqlite_path(db)
+        except ValueError as exc:
+            raise ConfigError("store", str(exc)) from None
+        if path != ":memory:" and not Path(path).is_file():
+            raise StorageError(f"no escalate database at {path!r}; check --db (or ESCALATE_DB), "
+                               "or open a case first to create one")
     store = open_store(make_plugin_manager(), db)
     try:
+        if policy is None:
+            policy = load_stored_policy(store)  # kept there by `escalate replay`
         yield store, policy
     finally:
         store.close()

@@ -55,6 +55,11 @@ def replay_command(path: Path, mapping_name: str, db: str, as_json: bool) -> Non
 
         result = replay_csv(path, mapping, desk.store, progress=progress)
     emit(result.to_dict(), as_json, result.summary)
+    if result.mostly_unusable:
+        click.echo(f"error: {result.malformed + result.unknown_statuses:,} of "
+                   f"{result.rows:,} rows could not be read; check the mapping's columns, "
+                   "time format and status_map", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 @click.command(name="simulate")

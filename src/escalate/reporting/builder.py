@@ -302,6 +302,8 @@ class _Builder:
         if event.actor:
             self.totals["escalated_by_hand"] += 1
             self._agent(event.actor).escalated_by_hand += 1
+        elif event.data.get("actor_unknown"):
+            pass  # an imported log that does not say who moved the case: neither
         else:
             self.totals["escalated_by_timer"] += 1
             if isinstance(event.owner_before, Agent):
@@ -316,8 +318,7 @@ class _Builder:
             period.escalated += 1
 
     def _resolved(self, st: CaseState, event: Event, tier: str | None, inside: bool) -> None:
-        resolver = event.actor or (event.owner_after.name
-                                   if isinstance(event.owner_after, Agent) else None)
+        resolver = event.actor  # counted by who acted; a resolution nobody did is no one's
         if resolver:
             st.last_resolver = resolver
         if not inside:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -208,6 +208,31 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def commit(self, change: Change) -> None:
         """Write the change atomically; ConflictError if the case moved on meanwhile."""
+
+    def get_setting(self, key: str) -> str | None:
+        """A value stored beside the cases under `key` (such as the replayed policy), or None.
+
+        The default keeps settings in process memory; stores that persist override both.
+        """
+        settings: dict[str, str] = self.__dict__.setdefault("_settings", {})
+        return settings.get(key)
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Store `value` under `key`, replacing what was there (one transaction)."""
+        settings: dict[str, str] = self.__dict__.setdefault("_settings", {})
+        settings[key] = value
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Write many changes (of many cases) in one transaction: all of them, or none.
+
+        Changes are applied in order, so one case may appear more than once, each change
+        expecting the version the one before it left. A ConflictError on any change writes
+        nothing. This is the bulk path of `escalate.replay`; the default commits one change
+        after another, and a store overrides it with one transaction (the store contract
+        kit checks that it is all or nothing).
+        """
+        for change in changes:
+            self.commit(change)
 
     @abc.abstractmethod
     def case_ids(self) -> Iterator[str]:

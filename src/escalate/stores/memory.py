@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -96,6 +96,39 @@ class MemoryStore(Store):
                 self._set_timers(case.id, change.timers)
             for note in notes:
                 self._outbox.setdefault(note.key, note)
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Check every change against the versions the ones before it leave, then apply all."""
+        with self._lock:
+            versions: dict[str, int] = {}
+            last_seq: dict[str, int] = {}
+            for change in changes:
+                case_id = change.case.id
+                if case_id not in versions:
+                    current = self._cases.get(case_id)
+                    versions[case_id] = 0 if current is None else current.version
+                    history = self._events.get(case_id, ())
+                    last_seq[case_id] = history[-1].seq if history else 0
+                seqs = [event.seq for event in change.events]
+                if versions[case_id] != change.expected_version or (seqs and (
+                        seqs[0] <= last_seq[case_id] or seqs != sorted(set(seqs)))):
+                    raise ConflictError(case_id, change.expected_version)
+                versions[case_id] = change.case.version
+                if seqs:
+                    last_seq[case_id] = seqs[-1]
+            self._check_keys(changes)
+            for change in changes:
+                self.commit(change)
+
+    def _check_keys(self, changes: Sequence[Change]) -> None:
+        """No outbox key of the batch clashes with a stored row or another row of it."""
+        seen: dict[str, Notification] = {}
+        for change in changes:
+            for note in distinct_notifications(change.notifications):
+                stored = seen.get(note.key) or self._outbox.get(note.key)
+                if stored is not None and stored.identity != note.identity:
+                    raise key_clash(note.key, stored.identity, note.identity)
+                seen.setdefault(note.key, note)
 
     def _set_timers(self, case_id: str, timers: tuple[Timer, ...]) -> None:
         self._timers[case_id] = {timer.clock: timer for timer in timers}

@@ -6,7 +6,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -303,6 +303,31 @@ class SqliteStore(Store):
         """Write case, events, timers and outbox rows in one IMMEDIATE transaction."""
         with self._write() as db:
             self._apply(db, change)
+
+    def get_setting(self, key: str) -> str | None:
+        """The value under `key` in the settings table (None when there is no table yet)."""
+        tables = self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                            ("settings",))
+        if not tables:
+            return None
+        rows = self._read("SELECT value FROM settings WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Store `value` under `key`; the settings table is made on first use."""
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY,"
+                       " value TEXT NOT NULL)")
+            db.execute("INSERT INTO settings (key, value) VALUES (?, ?)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Write every change in one IMMEDIATE transaction; a conflict writes nothing."""
+        if not changes:
+            return
+        with self._write() as db:
+            for change in changes:
+                self._apply(db, change)
 
     def _apply(self, db: sqlite3.Connection, change: Change) -> None:
         case = change.case

@@ -125,6 +125,39 @@ class StoreContract:
         assert store.events("K-1") == list(first.events)
         assert store.timers("K-1") == []
 
+    def test_commit_many_writes_many_cases_in_order(self, store: Store) -> None:
+        """`commit_many`: several cases, one of them twice, read back exactly."""
+        first = new_case_change("M1")
+        claim = following(first.case, Action.CLAIM, T0 + timedelta(minutes=1), Agent("ana"))
+        claimed = apply(first.case, claim)
+        second = new_case_change("M2", T0 + timedelta(minutes=2))
+        store.commit_many([first, second,
+                           Change(case=claimed, events=(claim,), expected_version=1)])
+        assert store.get("M1") == claimed
+        assert store.get("M2") == second.case
+        assert [e.seq for e in store.events("M1")] == [1, 2]
+        assert [e.case_id for e in store.all_events()] == ["M1", "M1", "M2"]
+        store.commit_many([])
+
+    def test_settings_are_kept_and_replaced(self, store: Store) -> None:
+        """`put_setting` / `get_setting`: None before, the last value after."""
+        assert store.get_setting("policy") is None
+        store.put_setting("policy", '{"a": 1}')
+        store.put_setting("policy", '{"a": 2}')
+        assert store.get_setting("policy") == '{"a": 2}'
+        assert store.get_setting("other") is None
+
+    def test_commit_many_is_all_or_nothing(self, store: Store) -> None:
+        """A conflict on the last change of a batch writes none of the batch."""
+        store.commit(new_case_change("K1"))
+        fresh = new_case_change("K2")
+        stale = new_case_change("K1")  # K1 exists: expected_version 0 is stale
+        with pytest.raises(ConflictError):
+            store.commit_many([fresh, stale])
+        assert store.get("K2") is None
+        assert store.events("K2") == []
+        assert [e.seq for e in store.events("K1")] == [1]
+
     def test_find_filters_and_orders_oldest_first(self, store: Store) -> None:
         """find() matches every filter exactly and lists cases oldest first."""
         store.commit(new_case_change("K-2", T0 + timedelta(hours=1), priority="urgent"))

@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -217,6 +217,39 @@ class PostgresStore(Store):
             if isinstance(exc.__cause__, pg_errors.DeadlockDetected
                           | pg_errors.SerializationFailure):
                 raise ConflictError(change.case.id, change.expected_version) from exc
+            raise
+
+    def get_setting(self, key: str) -> str | None:
+        """The value under `key` in the schema's settings table (None without one)."""
+        exists = self._rows("look for the settings of", "SELECT to_regclass(%s)",
+                            (f"{self._s}.settings",))
+        if exists[0][0] is None:
+            return None
+        rows = self._rows("read a setting from",
+                          f"SELECT value FROM {self._s}.settings WHERE key = %s", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Store `value` under `key`; the settings table is made on first use."""
+        with self._transaction("store a setting in") as conn:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._s}.settings"
+                         " (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute(f"INSERT INTO {self._s}.settings (key, value) VALUES (%s, %s)"
+                         " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Write every change in one transaction; a conflict or deadlock writes nothing."""
+        if not changes:
+            return
+        try:
+            with self._transaction("commit changes to") as conn:
+                for change in changes:
+                    self._apply(conn, change)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, pg_errors.DeadlockDetected
+                          | pg_errors.SerializationFailure):
+                first = changes[0]
+                raise ConflictError(first.case.id, first.expected_version) from exc
             raise
 
     def _apply(self, conn: psycopg.Connection[TupleRow], change: Change) -> None:

@@ -21,6 +21,7 @@ from .cli_common import (
     printable,
     reports_errors,
 )
+from .cli_oncall import oncall
 from .cli_replay import COMMANDS as REPLAY_COMMANDS
 from .cli_report import rate, report, show_html
 from .codec import case_to_dict, event_to_dict
@@ -252,6 +253,9 @@ def verify(db: str, policy_path: str, as_json: bool) -> None:
          else f"ok: {total} cases, all invariants hold")
     if problems:
         sys.exit(EXIT_PROBLEMS)
+
+
+main.add_command(oncall)
 
 
 @main.command()

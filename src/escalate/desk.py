@@ -169,6 +169,20 @@ class Desk:
         return clock_shares(self.policy, self.store.events(case.id),
                             _aware(now, "now") or self.clock.now())
 
+    def on_call(self, tier: str, at: datetime | None = None) -> list[str]:
+        """Who is on call for `tier` at `at` (default: now), by the tier's schedule.
+
+        A tier without a schedule has every member and its lead on call. An empty list
+        means the schedule covers nobody then; notifications then go to the tier lead,
+        else to every member.
+        """
+        moment = _aware(at, "at") or self.clock.now()
+        name = inputs.text(tier, "tier")
+        if name not in self._known_tiers:
+            raise InvalidInput(f"unknown tier {tier!r}; the policy defines "
+                               f"{', '.join(sorted(self._known_tiers))}")
+        return self.policy.on_call(name, moment)
+
     def verify(self, *, overdue_after: timedelta | None = timedelta(minutes=5)) -> list[Problem]:
         """Check every stored case's invariants; an empty list means all hold.
 
@@ -600,7 +614,7 @@ class Desk:
         provisional = apply(before, event)
         if clocks is None:
             clocks = timing.next_clocks(self.policy, before, provisional, event)
-        data = event.data
+        data = {**event.data, **notify.on_call_data(self.policy, provisional, event)}
         if clocks != provisional.clocks:
             data = {**data, "clocks": [clock_to_dict(c) for c in clocks]}
         event = seal(event, "" if before is None else before.last_hash, data)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +32,7 @@ from .configreader import (
 )
 from .durations import check_duration, check_reachable, format_duration
 from .errors import ConfigError
+from .schedules import Schedule
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -90,6 +91,7 @@ class Tier:
     last_resort: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     idle_after: timedelta | None = None
     idle_action: str = "return"
+    on_call: str | None = None
 
     def can_work(self, agent: str) -> bool:
         """True if `agent` is a member or the lead of this tier."""
@@ -225,6 +227,8 @@ class Policy:
     admins: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     notifications: NotificationSettings = attrs.field(factory=NotificationSettings)
     wait_on: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    schedules: Mapping[str, Schedule] = attrs.field(factory=dict, converter=_freeze,
+                                                    hash=False)
 
     def __attrs_post_init__(self) -> None:
         _validate(self)
@@ -264,6 +268,13 @@ class Policy:
                 if tier.lead:
                     names.add(tier.lead)
         return names
+
+    def on_call(self, tier: str, at: datetime) -> list[str]:
+        """Who the tier's schedule puts on call at `at`; every member if it has none."""
+        spec = self.tier(tier)
+        if spec.on_call is None:
+            return list(dict.fromkeys([*spec.members, *([spec.lead] if spec.lead else [])]))
+        return self.schedules[spec.on_call].on_call(at, self.calendars)
 
     def calendar(self, name: str | None) -> BusinessHours:
         """The named calendar; None means round the clock in UTC."""
@@ -348,6 +359,8 @@ class Policy:
             out["wait_on"] = list(self.wait_on)
         if self.calendars:
             out["calendars"] = {name: cal.to_config() for name, cal in self.calendars.items()}
+        if self.schedules:
+            out["schedules"] = {name: s.to_config() for name, s in self.schedules.items()}
         if self.sla:
             out["sla"] = {name: _sla_to_dict(target) for name, target in self.sla.items()}
         out["ladders"] = {name: _ladder_to_dict(ladder) for name, ladder in self.ladders.items()}
@@ -387,6 +400,7 @@ def _tier_to_dict(tier: Tier) -> dict[str, Any]:
         "last_resort": list(tier.last_resort),
         "idle_after": tier.idle_after and format_duration(tier.idle_after),
         "idle_action": None if tier.idle_action == "return" else tier.idle_action,
+        "on_call": tier.on_call,
     })
 
 
@@ -427,14 +441,15 @@ def _route_to_dict(route: Route) -> dict[str, Any]:
 # -- parsing -------------------------------------------------------------------------
 
 _TOP_KEYS = ("max_transfers", "admins", "calendars", "sla", "ladders", "routes",
-             "notifications", "wait_on")
+             "notifications", "wait_on", "schedules")
 _NOTIFICATION_KEYS = ("channels", "recipients", "notify_customer", "customer_channel",
                       "max_attempts", "backoff", "max_backoff", "lease", "timeout", "templates")
 _SLA_KEYS = ("first_response", "resolution", "warn_at", "calendar", "escalate_on_breach",
              "next_update", "pause_on")
 _LADDER_KEYS = ("calendar", "tiers")
 _TIER_KEYS = ("name", "members", "lead", "escalate_after", "realert_every", "warn_at",
-              "calendar", "notify", "last_resort", "idle_after", "idle_action")
+              "calendar", "notify", "last_resort", "idle_after", "idle_action",
+              "on_call")
 _ROUTE_KEYS = ("when", "ladder", "sla")
 
 
@@ -449,6 +464,11 @@ def _parse(data: Mapping[str, Any]) -> Policy:
             BusinessHours.from_config(read_table(spec, join("calendars", name)),
                                       join("calendars", name))
         for name, spec in read_table(data.get("calendars", {}), "calendars").items()
+    }
+    schedules = {
+        read_name(name, join("schedules", name)):
+            Schedule.from_config(name, spec, join("schedules", name), calendars)
+        for name, spec in read_table(data.get("schedules", {}), "schedules").items()
     }
     sla = {name: _parse_sla(name, read_table(spec, join("sla", name)), join("sla", name))
            for name, spec in read_table(data.get("sla", {}), "sla").items()}
@@ -469,7 +489,8 @@ def _parse(data: Mapping[str, Any]) -> Policy:
         read_table(data.get("notifications", {}), "notifications"), "notifications")
     return Policy(ladders=ladders, sla=sla, calendars=calendars, routes=routes,
                   max_transfers=max_transfers, admins=admins, notifications=notifications,
-                  wait_on=read_names(data.get("wait_on", []), "wait_on"))
+                  wait_on=read_names(data.get("wait_on", []), "wait_on"),
+                  schedules=schedules)
 
 
 def _parse_notifications(spec: Mapping[str, Any], path: str) -> NotificationSettings:
@@ -585,6 +606,7 @@ def _parse_tier(spec: Mapping[str, Any], path: str) -> Tier:
         last_resort=read_names(spec.get("last_resort", []), join(path, "last_resort")),
         idle_after=_optional(spec, "idle_after", path, read_duration),
         idle_action=_optional(spec, "idle_action", path, read_name) or "return",
+        on_call=_optional(spec, "on_call", path, read_name),
     )
 
 
@@ -628,6 +650,12 @@ def _validate(policy: Policy) -> None:
     for name, cal in policy.calendars.items():
         if not isinstance(cal, BusinessHours):
             raise ConfigError(join("calendars", name), "expected a BusinessHours")
+    for name, schedule in policy.schedules.items():
+        if not isinstance(schedule, Schedule):
+            raise ConfigError(join("schedules", name), "expected a Schedule")
+        for i, layer in enumerate(schedule.layers):
+            _check_calendar(policy, layer.hours,
+                            join(join(join("schedules", name), "layers"), i) + ".hours")
     seen_tiers: dict[str, str] = {}
     for ladder_name, ladder in policy.ladders.items():
         path = join("ladders", ladder_name)
@@ -682,6 +710,11 @@ def _validate_tier(policy: Policy, tier: Tier, path: str, *, is_top: bool,
                      join(path, key))
     if tier.warn_at is not None and not 0 < tier.warn_at < 1:
         raise ConfigError(join(path, "warn_at"), "expected a fraction between 0 and 1")
+    if tier.on_call is not None and tier.on_call not in policy.schedules:
+        known = ", ".join(policy.schedules) or "(none defined)"
+        raise ConfigError(join(path, "on_call"), f"unknown schedule {tier.on_call!r}; expected "
+                                                 f"one of {known}, or define "
+                                                 f"[schedules.{tier.on_call}]")
     if not is_top and tier.realert_every is not None:
         raise ConfigError(join(path, "realert_every"), "only the top tier re-alerts; lower "
                                                        "tiers escalate after `escalate_after`")

@@ -62,11 +62,11 @@ class CaseNotFound(EscalateError, KeyError):
 class ConflictError(EscalateError):
     """Another writer changed the case first (optimistic concurrency); safe to retry."""
 
-    def __init__(self, case_id: str, expected_version: int) -> None:
-        super().__init__(
+    def __init__(self, case_id: str, expected_version: int, message: str | None = None) -> None:
+        super().__init__(message or (
             f"case {case_id!r} was changed by someone else after version {expected_version}; "
             "reload it with desk.get() and try the action again"
-        )
+        ))
         self.case_id = case_id
         self.expected_version = expected_version
 

@@ -45,6 +45,9 @@ __all__ = [
     "Tier",
 ]
 
+#: How a tier hands out cases that arrive in its queue (tier key `assign`).
+ASSIGN_STRATEGIES = ("manual", "round_robin", "least_loaded")
+
 #: Case attributes a route may match on; any other `when` key names a custom field.
 ROUTE_FIELDS = ("priority", "channel", "category", "customer", "title")
 
@@ -92,6 +95,7 @@ class Tier:
     idle_after: timedelta | None = None
     idle_action: str = "return"
     on_call: str | None = None
+    assign: str = "manual"
 
     def can_work(self, agent: str) -> bool:
         """True if `agent` is a member or the lead of this tier."""
@@ -401,6 +405,7 @@ def _tier_to_dict(tier: Tier) -> dict[str, Any]:
         "idle_after": tier.idle_after and format_duration(tier.idle_after),
         "idle_action": None if tier.idle_action == "return" else tier.idle_action,
         "on_call": tier.on_call,
+        "assign": None if tier.assign == "manual" else tier.assign,
     })
 
 
@@ -449,7 +454,7 @@ _SLA_KEYS = ("first_response", "resolution", "warn_at", "calendar", "escalate_on
 _LADDER_KEYS = ("calendar", "tiers")
 _TIER_KEYS = ("name", "members", "lead", "escalate_after", "realert_every", "warn_at",
               "calendar", "notify", "last_resort", "idle_after", "idle_action",
-              "on_call")
+              "on_call", "assign")
 _ROUTE_KEYS = ("when", "ladder", "sla")
 
 
@@ -607,7 +612,14 @@ def _parse_tier(spec: Mapping[str, Any], path: str) -> Tier:
         idle_after=_optional(spec, "idle_after", path, read_duration),
         idle_action=_optional(spec, "idle_action", path, read_name) or "return",
         on_call=_optional(spec, "on_call", path, read_name),
+        assign=_optional(spec, "assign", path, _read_strategy) or "manual",
     )
+
+
+def _read_strategy(value: object, path: str) -> str:
+    if not isinstance(value, str) or value not in ASSIGN_STRATEGIES:
+        raise ConfigError(path, f"expected one of {', '.join(ASSIGN_STRATEGIES)}, got {value!r}")
+    return value
 
 
 def _parse_route(spec: Mapping[str, Any], path: str) -> Route:
@@ -715,6 +727,9 @@ def _validate_tier(policy: Policy, tier: Tier, path: str, *, is_top: bool,
         raise ConfigError(join(path, "on_call"), f"unknown schedule {tier.on_call!r}; expected "
                                                  f"one of {known}, or define "
                                                  f"[schedules.{tier.on_call}]")
+    if tier.assign not in ASSIGN_STRATEGIES:
+        raise ConfigError(join(path, "assign"), f"expected one of {', '.join(ASSIGN_STRATEGIES)}"
+                                                f", got {tier.assign!r}")
     if not is_top and tier.realert_every is not None:
         raise ConfigError(join(path, "realert_every"), "only the top tier re-alerts; lower "
                                                        "tiers escalate after `escalate_after`")

@@ -34,7 +34,8 @@ def test_first_open_creates_the_schema_at_the_latest_version(schemas: Schemas) -
     with PostgresStore(URL, schema=schema):
         pass
     assert versions(schema) == list(range(1, len(MIGRATIONS) + 1))
-    assert tables(schema) == {"schema_version", "cases", "events", "timers", "outbox"}
+    assert tables(schema) == {"schema_version", "cases", "events", "timers", "outbox",
+                              "availability", "rotations"}
 
 
 def test_reopening_is_idempotent_and_keeps_everything(schemas: Schemas) -> None:

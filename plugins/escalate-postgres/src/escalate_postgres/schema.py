@@ -93,6 +93,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE {schema}.outbox ADD COLUMN lease_id bigint NOT NULL DEFAULT 0;
     """,
+    # the agent roster: each agent's availability trail, and round-robin counters
+    """
+    CREATE TABLE {schema}.availability (
+        agent text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        at timestamptz NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (agent, seq)
+    );
+    CREATE TRIGGER availability_append_only BEFORE UPDATE OR DELETE ON {schema}.availability
+        FOR EACH ROW EXECUTE FUNCTION {schema}.events_append_only();
+    CREATE TABLE {schema}.rotations (
+        key text COLLATE "C" PRIMARY KEY,
+        turns bigint NOT NULL
+    );
+    """,
 )
 
 

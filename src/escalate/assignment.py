@@ -13,7 +13,8 @@ from .errors import InvalidInput, NotAuthorized
 from .policy import ASSIGN_STRATEGIES, Policy, Tier
 from .stores.base import AvailabilityChange
 
-__all__ = ["STRATEGIES", "authorize_availability", "candidates", "choose", "unavailable"]
+__all__ = ["STRATEGIES", "authorize_availability", "candidates", "choose", "claim_callees",
+           "unavailable"]
 
 #: How a tier hands out cases that arrive in its queue (tier key `assign`).
 STRATEGIES = ASSIGN_STRATEGIES
@@ -37,6 +38,29 @@ def candidates(policy: Policy, tier: Tier, at: datetime, away: frozenset[str]) -
                                                                   else [])])
                 if name in called]
     return [name for name in pool if name not in away]
+
+
+def claim_callees(policy: Policy, tier: Tier, at: datetime, alert: int,
+                  away: frozenset[str]) -> list[str]:
+    """Whom re-alert number `alert` (1, 2...) of an unclaimed arrival calls.
+
+    The first goes to the next person in the tier's schedule (who comes on call at the next
+    hand-off); later ones, or when there is no such person, to the tier lead; with no lead
+    present, to every present member. A tier without a schedule calls its members first.
+    """
+    members = [name for name in tier.members if name not in away]
+    lead = [tier.lead] if tier.lead and tier.lead not in away else []
+    if alert == 1:
+        if tier.on_call is None:
+            return members or lead
+        schedule = policy.schedules[tier.on_call]
+        now_on = set(schedule.on_call(at, policy.calendars))
+        handoff = schedule.next_handoff(at, policy.calendars)
+        upcoming = [] if handoff is None else schedule.on_call(handoff, policy.calendars)
+        following = [name for name in upcoming if name not in now_on and name not in away]
+        if following:
+            return following
+    return lead or members
 
 
 def choose(strategy: str, pool: list[str], *, turn: Callable[[], int],

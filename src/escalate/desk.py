@@ -478,6 +478,13 @@ class Desk:
             clocks[clock.name] = timing.after_breach(clock)
             step = _same(case, f"{label} target of {target} missed (due "
                                f"{_when(clock.due_at)})")
+        elif clock.name == timing.CLAIM:
+            clocks[clock.name] = timing.after_realert(self.policy, clock, clock.target)
+            called = assignment.claim_callees(self.policy, self.policy.tier(case.tier), at,
+                                              clock.alerts + 1, self._away(at))
+            step = _Step(owner=case.owner, tier=case.tier, data={"called": called},
+                         reason=f"not claimed within {target} in the {case.tier} queue; "
+                                f"re-alert {clock.alerts + 1}")
         elif timer.action is Action.REALERT:
             interval = self.policy.tier(case.tier).realert_every or clock.target
             clocks[clock.name] = timing.after_realert(self.policy, clock, interval)

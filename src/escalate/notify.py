@@ -130,6 +130,8 @@ def recipients(policy: Policy, case: Case, event: Event,
             names += _team(tier, event, away)
         elif tier is not None and tier.lead:
             names.append(tier.lead)
+    elif kind is EventKind.REALERTED and event.data.get("clock") == "claim":
+        names += list(event.data.get("called") or [])
     elif kind is EventKind.REALERTED:
         if tier is not None and tier.on_call is not None:
             names += _team(tier, event, away)

@@ -96,6 +96,7 @@ class Tier:
     idle_action: str = "return"
     on_call: str | None = None
     assign: str = "manual"
+    claim_within: timedelta | None = None
 
     def can_work(self, agent: str) -> bool:
         """True if `agent` is a member or the lead of this tier."""
@@ -406,6 +407,7 @@ def _tier_to_dict(tier: Tier) -> dict[str, Any]:
         "idle_action": None if tier.idle_action == "return" else tier.idle_action,
         "on_call": tier.on_call,
         "assign": None if tier.assign == "manual" else tier.assign,
+        "claim_within": tier.claim_within and format_duration(tier.claim_within),
     })
 
 
@@ -454,7 +456,7 @@ _SLA_KEYS = ("first_response", "resolution", "warn_at", "calendar", "escalate_on
 _LADDER_KEYS = ("calendar", "tiers")
 _TIER_KEYS = ("name", "members", "lead", "escalate_after", "realert_every", "warn_at",
               "calendar", "notify", "last_resort", "idle_after", "idle_action",
-              "on_call", "assign")
+              "on_call", "assign", "claim_within")
 _ROUTE_KEYS = ("when", "ladder", "sla")
 
 
@@ -613,6 +615,7 @@ def _parse_tier(spec: Mapping[str, Any], path: str) -> Tier:
         idle_action=_optional(spec, "idle_action", path, read_name) or "return",
         on_call=_optional(spec, "on_call", path, read_name),
         assign=_optional(spec, "assign", path, _read_strategy) or "manual",
+        claim_within=_optional(spec, "claim_within", path, read_duration),
     )
 
 
@@ -717,7 +720,7 @@ def _validate_tier(policy: Policy, tier: Tier, path: str, *, is_top: bool,
     if tier.idle_action not in IDLE_ACTIONS:
         raise ConfigError(join(path, "idle_action"), f"unknown idle action {tier.idle_action!r}; "
                                                      "expected 'return' or 'escalate'")
-    for key in ("escalate_after", "realert_every", "idle_after"):
+    for key in ("escalate_after", "realert_every", "idle_after", "claim_within"):
         _check_limit(policy, getattr(tier, key), tier.calendar or policy.ladders[ladder].calendar,
                      join(path, key))
     if tier.warn_at is not None and not 0 < tier.warn_at < 1:

@@ -23,7 +23,7 @@ DESIGN_NAMES = {
 #: the system clock, the plugin marker and the report value.
 EXTRAS = {
     "Action", "Case", "ClockState", "Event", "Owner", "Route", "Report",
-    "CaseQuery", "Change", "Notification", "Store", "Timer",
+    "CaseQuery", "Change", "Notification", "Store", "Timer", "AvailabilityChange", "Schedule",
     "InvalidInput", "SystemClock", "hookimpl",
 }
 

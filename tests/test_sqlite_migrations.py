@@ -25,6 +25,8 @@ def test_an_older_schema_is_migrated_with_its_data(tmp_path: Path, policy: Polic
     path = tmp_path / "cases.db"
     with monkeypatch.context() as patch:
         patch.setattr(sqlite_store, "MIGRATIONS", sqlite_store.MIGRATIONS[:1])
+        # the escalate of schema 1 had no roster to read
+        patch.setattr(sqlite_store.SqliteStore, "latest_availability", lambda self: {})
         silent = attrs.evolve(policy, notifications=NotificationSettings(channels=()))
         old = Desk(silent, store=f"sqlite:///{path}", clock=ManualClock(),
                    autoload_plugins=False)

@@ -20,13 +20,15 @@ from .hookspecs import hookimpl
 from .model import Action, Agent, Case, ClockState, Event, EventKind, Owner, Queue, Status
 from .policy import Ladder, Policy, Route, SlaTarget, Tier
 from .reporting import Report
-from .stores.base import CaseQuery, Change, Notification, Store, Timer
+from .schedules import Schedule
+from .stores.base import AvailabilityChange, CaseQuery, Change, Notification, Store, Timer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Action",
     "Agent",
+    "AvailabilityChange",
     "BusinessHours",
     "Case",
     "CaseExists",
@@ -52,6 +54,7 @@ __all__ = [
     "Queue",
     "Report",
     "Route",
+    "Schedule",
     "SlaTarget",
     "Status",
     "StorageError",

@@ -19,9 +19,10 @@ __all__ = ["default_decision", "explain_refusal"]
 def default_decision(policy: Policy, case: Case | None, action: Action,
                      actor: str | None) -> bool:
     """True when the default rules let `actor` perform `action` on `case`."""
-    if action is Action.RETURN:  # remove_agent: never anonymous
+    if action is Action.RETURN:  # remove_agent, set_available: never anonymous
         return actor is not None and (actor in policy.admins or (
-            case is not None and _leads_tier(policy, case, actor)))
+            case is not None and (_leads_tier(policy, case, actor)
+                                  or case.owner == Agent(actor))))
     if action is Action.OPEN or action in SYSTEM_ACTIONS:
         return True
     if actor is None:  # the timer escalates with no actor; a customer rates with none
@@ -57,8 +58,8 @@ def explain_refusal(policy: Policy, case: Case | None, action: Action, actor: st
         admins = ", ".join(policy.admins) or "none defined"
         owner = case.owner.name if isinstance(case.owner, Agent) else str(case.owner)
         return (f"{who} may not remove {owner} and return case {case.id!r} to its queue: only "
-                f"an administrator ({admins}) or the lead of tier {case.tier!r} ({lead}) may; "
-                "pass by= one of them")
+                f"an administrator ({admins}), the lead of tier {case.tier!r} ({lead}) or "
+                "the owner themself may; pass by= one of them")
     if action is Action.CLAIM and isinstance(case.owner, Agent):
         return (f"{who} may not claim case {case.id!r}: it is owned by {case.owner.name}; ask "
                 f"them to transfer it, or the tier lead to assign it")

@@ -32,6 +32,7 @@ from .cli_common import (
     reports_errors,
     table,
 )
+from .cli_oncall import oncall
 from .cli_ops import COMMANDS as OPS_COMMANDS
 from .cli_read import CASE_HEADERS, case_row
 from .cli_read import COMMANDS as READ_COMMANDS
@@ -298,6 +299,9 @@ def _iso_time(text: str | None) -> datetime | None:
     except ValueError:
         raise click.UsageError(f"--as-of {text!r} is not an ISO time such as "
                                "2026-12-01T12:00:00+00:00") from None
+
+
+main.add_command(oncall)
 
 
 @main.command()

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import inputs, lifecycle, notify, outbox, paging, timing, updating
+from . import assignment, inputs, lifecycle, notify, outbox, paging, timing, updating
 from .authz import default_decision, explain_refusal
 from .chain import seal
 from .clock import Clock, SystemClock, checked_time
@@ -46,7 +46,16 @@ from .plugins import make_plugin_manager, open_store
 from .policy import Policy, Route, Tier
 from .report import Report, build_report
 from .shares import ClockShare, clock_shares
-from .stores.base import KEEP, CaseQuery, Change, Keep, Notification, Store, Timer
+from .stores.base import (
+    KEEP,
+    AvailabilityChange,
+    CaseQuery,
+    Change,
+    Keep,
+    Notification,
+    Store,
+    Timer,
+)
 from .stranded import log_kept, stranded_help
 from .verify import DigestError, Problem, parse_digest, verify_store
 from .verify import digest as store_digest
@@ -196,6 +205,20 @@ class Desk:
         case = self.get(case_id)
         return clock_shares(self.policy, self.store.events(case.id),
                             _aware(now, "now") or self.clock.now())
+
+    def on_call(self, tier: str, at: datetime | None = None) -> list[str]:
+        """Who is on call for `tier` at `at` (default: now), by the tier's schedule.
+
+        A tier without a schedule has every member and its lead on call. An empty list
+        means the schedule covers nobody then; notifications then go to the tier lead,
+        else to every member.
+        """
+        moment = _aware(at, "at") or self.clock.now()
+        name = inputs.text(tier, "tier")
+        if name not in self._known_tiers:
+            raise InvalidInput(f"unknown tier {tier!r}; the policy defines "
+                               f"{', '.join(sorted(self._known_tiers))}")
+        return self.policy.on_call(name, moment)
 
     def verify(self, *, overdue_after: timedelta | None = timedelta(minutes=5),
                expect: str | None = None) -> list[Problem]:
@@ -417,6 +440,10 @@ class Desk:
                                 f"lead of {agent}'s tier", action=Action.RETURN.value)
         actor = inputs.actor_name(by)
         why = inputs.text(reason, "reason", required=False) or f"{agent} was removed"
+        return self._return_cases(agent, actor, why)
+
+    def _return_cases(self, agent: str, actor: str | None, why: str) -> list[Event]:
+        """Send every unclosed case `agent` owns back to its queue; the `returned` events."""
         events: list[Event] = []
         owned = self.store.find(CaseQuery(owner=Agent(agent).ref,
                                           status=("open", "active", "waiting", "resolved")))
@@ -430,8 +457,58 @@ class Desk:
                                     check=lambda c: c.owner == Agent(agent))
             except _NothingToDo:
                 continue
-            events.append(self.store.events(updated.id)[-1])
+            events.append(next(e for e in reversed(self.store.events(updated.id))
+                               if e.kind is EventKind.RETURNED))
         return events
+
+    # -- availability ----------------------------------------------------------------
+
+    def set_available(self, name: str, available: bool, *, by: str,
+                      until: datetime | None = None, reason: str | None = None,
+                      return_cases: bool = False) -> AvailabilityChange:
+        """Record that agent `name` is (not) available, optionally only `until` a time.
+
+        Allowed for the agent themself, a lead of one of their tiers, or an administrator.
+        Unavailable agents are skipped by automatic assignment and by notifications; with
+        `return_cases=True`, their unclosed cases go back to their queues (`returned`).
+        """
+        agent = inputs.actor_name(name, "name")
+        actor = inputs.actor_name(by)
+        if not isinstance(available, bool):
+            raise InvalidInput(f"available must be True or False, got {available!r}")
+        if not isinstance(return_cases, bool):
+            raise InvalidInput(f"return_cases must be True or False, got {return_cases!r}")
+        why = inputs.text(reason, "reason", required=False)
+        now = self.clock.now()
+        end = _aware(until, "until")
+        if end is not None and end <= now:
+            raise InvalidInput(f"until must be in the future, got {until!r}")
+        assignment.authorize_availability(self.policy, agent, actor)
+        for attempt in range(self.conflict_retries + 1):
+            seq = len(self.store.availability(agent)) + 1
+            change = AvailabilityChange(agent=agent, seq=seq, at=now, available=available,
+                                        actor=actor, until=end, reason=why)
+            try:
+                self.store.record_availability(change)
+                break
+            except ConflictError:
+                if attempt == self.conflict_retries:
+                    raise
+        if return_cases and not available:
+            self._return_cases(agent, actor, why or f"{agent} is unavailable")
+        return change
+
+    def available(self, name: str, at: datetime | None = None) -> bool:
+        """Whether agent `name` is available at `at` (default: now); True if never changed."""
+        agent = inputs.actor_name(name, "name")
+        moment = _aware(at, "at") or self.clock.now()
+        trail = [c for c in self.store.availability(agent) if c.at <= moment]
+        return True if not trail else trail[-1].available_at(moment)
+
+    def availability(self, name: str | None = None) -> list[AvailabilityChange]:
+        """The availability trail of agent `name` (of everyone when None), oldest first."""
+        agent = None if name is None else inputs.actor_name(name, "name")
+        return self.store.availability(agent)
 
     # -- timers ------------------------------------------------------------------------
 
@@ -504,6 +581,13 @@ class Desk:
             clocks[clock.name] = timing.after_breach(clock)
             step = _same(case, f"{label} target of {target} missed (due "
                                f"{_when(clock.due_at)})")
+        elif clock.name == timing.CLAIM:
+            clocks[clock.name] = timing.after_realert(self.policy, clock, clock.target)
+            called = assignment.claim_callees(self.policy, self.policy.tier(case.tier), at,
+                                              clock.alerts + 1, self._away(at))
+            step = _Step(owner=case.owner, tier=case.tier, data={"called": called},
+                         reason=f"not claimed within {target} in the {case.tier} queue; "
+                                f"re-alert {clock.alerts + 1}")
         elif timer.action is Action.REALERT:
             interval = self.policy.tier(case.tier).realert_every or clock.target
             clocks[clock.name] = timing.after_realert(self.policy, clock, interval)
@@ -515,18 +599,23 @@ class Desk:
         action = timer.action
         step = attrs.evolve(step, data={**step.data, "clock": clock.name})
         first = self._timer_event(case, action, step, at)
+        away = self._away(at)
         after, first = self._prepare(case, first, None if action in (Action.ESCALATE,
                                                                      Action.RETURN)
-                                     else timing.ordered(clocks.values()))
+                                     else timing.ordered(clocks.values()), away)
         events.append(first)
         if action is Action.BREACH and self._escalates_on_breach(after):
             upper = self._escalate_step(after, f"{label} target missed and the policy "
                                                "escalates on breach")
             upper = attrs.evolve(upper, data={"clock": clock.name})
             second = self._timer_event(after, Action.ESCALATE, upper, at)
-            after, second = self._prepare(after, second)
+            after, second = self._prepare(after, second, away=away)
             events.append(second)
-        return self._change(case, after, tuple(events))
+        given = self._auto_assign(after, at, away)
+        if given is not None:
+            after, third = given
+            events.append(third)
+        return self._change(case, after, tuple(events), away)
 
     def _escalates_on_breach(self, case: Case) -> bool:
         target = timing.sla_target(self.policy, case.sla)
@@ -716,31 +805,89 @@ class Desk:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _commit(self, before: Case | None, event: Event) -> Case:
-        after, event = self._prepare(before, event)
-        self.store.commit(self._change(before, after, (event,)))
-        self._observe(after, event)
+        away = self._away(event.at)
+        after, event = self._prepare(before, event, away=away)
+        observed = [(after, event)]
+        given = self._auto_assign(after, event.at, away)
+        if given is not None:
+            observed.append(given)
+            after = given[0]
+        self.store.commit(self._change(before, after, tuple(e for _, e in observed), away))
+        for case, committed in observed:
+            self._observe(case, committed)
         return after
 
+    def _away(self, at: datetime) -> frozenset[str]:
+        """Agents unavailable at `at`, from the roster."""
+        return assignment.unavailable(self.store.latest_availability(), at)
+
+    def _auto_assign(self, case: Case, at: datetime,
+                     away: frozenset[str]) -> tuple[Case, Event] | None:
+        """The `assigned` event a tier with automatic assignment records for an arrival."""
+        if not isinstance(case.owner, Queue) or case.status is not Status.OPEN:
+            return None
+        try:
+            tier = self.policy.tier(case.tier)
+        except KeyError:
+            return None
+        if tier.assign == "manual":
+            return None
+        pool = assignment.candidates(self.policy, tier, at, away)
+        if not pool:
+            return None
+        chosen = self._plugin_choice(case, tier.name, pool)
+        strategy = "plugin" if chosen is not None else tier.assign
+        if chosen is None:
+            chosen = assignment.choose(
+                tier.assign, pool,
+                turn=lambda: self.store.next_in_rotation(f"assign:{tier.name}"),
+                load=lambda name: len(self.store.find(CaseQuery(
+                    owner=Agent(name).ref, status=("open", "active", "waiting")))))
+        event = Event(
+            case_id=case.id, seq=case.version + 1, at=at, kind=EventKind.ASSIGNED, actor=None,
+            owner_before=case.owner, owner_after=Agent(chosen), status_before=case.status,
+            status_after=lifecycle.next_status(case.status, Action.ASSIGN, case.id),
+            tier_before=case.tier, tier_after=case.tier,
+            reason=f"assigned automatically ({strategy})", data={"strategy": strategy})
+        return self._prepare(case, event, away=away)
+
+    def _plugin_choice(self, case: Case, tier: str, pool: list[str]) -> str | None:
+        """An `escalate_assign` plugin's pick among `pool`, or None to use the strategy."""
+        try:
+            chosen = self.plugins.hook.escalate_assign(desk=self, case=case, tier=tier,
+                                                       candidates=list(pool))
+        except Exception:
+            log.exception("assignment plugin failed on case %s; using the tier's strategy",
+                          case.id)
+            return None
+        if chosen is not None and chosen not in pool:
+            log.warning("assignment plugin chose %r for case %s, who is not among the "
+                        "candidates %s; using the tier's strategy", chosen, case.id, pool)
+            return None
+        return chosen  # type: ignore[no-any-return]
+
     def _prepare(self, before: Case | None, event: Event,
-                 clocks: tuple[ClockState, ...] | None = None) -> tuple[Case, Event]:
+                 clocks: tuple[ClockState, ...] | None = None,
+                 away: frozenset[str] = frozenset()) -> tuple[Case, Event]:
         """The case after `event`, with the event's clock changes written into its data."""
         provisional = apply(before, event)
         if clocks is None:
             clocks = timing.next_clocks(self.policy, before, provisional, event)
-        data = event.data
+        data = {**event.data, **notify.on_call_data(self.policy, provisional, event, away)}
         if clocks != provisional.clocks:
             data = {**data, "clocks": [clock_to_dict(c) for c in clocks]}
         event = seal(event, "" if before is None else before.last_hash, data)
         # the same as apply(before, event): only the clocks and the hash differ
         return attrs.evolve(provisional, clocks=clocks, last_hash=event.hash), event
 
-    def _change(self, before: Case | None, after: Case, events: tuple[Event, ...]) -> Change:
+    def _change(self, before: Case | None, after: Case, events: tuple[Event, ...],
+                away: frozenset[str] = frozenset()) -> Change:
         timers = timing.timers_for(self.policy, after)
         unchanged = before is not None and timers == timing.timers_for(self.policy, before)
         return Change(case=after, events=events,
                       expected_version=0 if before is None else before.version,
                       timers=None if unchanged else timers,
-                      notifications=notify.plan(self.policy, after, events))
+                      notifications=notify.plan(self.policy, after, events, away))
 
     def _observe(self, case: Case, event: Event) -> None:
         hook = self.plugins.hook.escalate_event_committed

@@ -68,16 +68,18 @@ class ConflictError(EscalateError):
 
     `expected_version` is the version the action was based on; `actual_version` is the
     stored version when it is known (None when the store only knew that they differed).
+    `message` replaces the default text for conflicts on other records (an agent's
+    availability trail).
     """
 
     def __init__(self, case_id: str, expected_version: int,
-                 actual_version: int | None = None) -> None:
+                 actual_version: int | None = None, *, message: str | None = None) -> None:
         """The case `case_id` is no longer at `expected_version`."""
         now = "" if actual_version is None else f" (it is at version {actual_version} now)"
-        super().__init__(
+        super().__init__(message or (
             f"case {case_id!r} was changed by someone else after version {expected_version}"
             f"{now}; reload it with desk.get() and try the action again"
-        )
+        ))
         self.case_id = case_id
         self.expected_version = expected_version
         self.actual_version = actual_version

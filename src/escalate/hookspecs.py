@@ -55,6 +55,18 @@ def escalate_route(policy: Policy, attributes: dict[str, Any]) -> Route | None:
     """
 
 
+@hookspec(firstresult=True)
+def escalate_assign(desk: Desk, case: Case, tier: str, candidates: list[str]) -> str | None:
+    """Choose who gets a case that arrived in the queue of a tier with automatic assignment.
+
+    Called when a case arrives in the queue of a tier whose `assign` is not "manual", with
+    the available candidates (members, on call when the tier has a schedule) in member
+    order. Return one of `candidates` (by skills, language, customer affinity...), or None
+    to let the tier's strategy choose. A name not among the candidates, or a plugin that
+    raises, is logged and the strategy chooses instead. The first non-None result wins.
+    """
+
+
 @hookspec
 def escalate_event_committed(desk: Desk, case: Case, event: Event) -> None:
     """Observe an event after it was committed (metrics, logging, search indexing).

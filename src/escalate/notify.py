@@ -12,7 +12,7 @@ from .model import Agent, Case, Event, EventKind
 from .policy import DEFAULT_TEMPLATE, Policy, Tier
 from .stores.base import Notification
 
-__all__ = ["HEADLINES", "outbox_key", "plan", "recipients"]
+__all__ = ["HEADLINES", "on_call_data", "outbox_key", "plan", "recipients"]
 
 #: One line per event kind, used as the notification's headline.
 HEADLINES: dict[EventKind, str] = {
@@ -64,50 +64,88 @@ def _tier(policy: Policy, name: str | None) -> Tier | None:
         return None
 
 
-def _team(tier: Tier | None) -> list[str]:
+#: Events that call a tier's people to a case; with a schedule, only who is on call is told.
+_CALLS = frozenset({EventKind.OPENED, EventKind.RETURNED, EventKind.ESCALATED,
+                    EventKind.WARNED, EventKind.BREACHED, EventKind.REALERTED})
+
+
+def on_call_data(policy: Policy, case: Case, event: Event,
+                 away: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """`{"on_call": [...]}` for an event that calls a scheduled tier, else `{}`.
+
+    The names are who the tier's schedule puts on call at the event's time; the desk stores
+    them in the event so the trail says who was called, whatever the schedule says later.
+    """
+    tier = _tier(policy, case.tier)
+    if tier is None or tier.on_call is None or event.kind not in _CALLS:
+        return {}
+    return {"on_call": [name for name in policy.on_call(tier.name, event.at)
+                        if name not in away]}
+
+
+def _team(tier: Tier | None, event: Event | None = None,
+          away: frozenset[str] = frozenset()) -> list[str]:
+    """Who a tier's call goes to: whoever is on call, else the lead, else every member."""
     if tier is None:
         return []
+    if tier.on_call is not None and event is not None:
+        called = list(event.data.get("on_call") or [])
+        if not called and tier.lead and tier.lead not in away:
+            called = [tier.lead]
+        if not called:
+            called = list(tier.members)
+        return [*called, *tier.notify]
     return [*tier.members, *([tier.lead] if tier.lead else []), *tier.notify]
 
 
-def _owner_side(policy: Policy, case: Case) -> list[str]:
+def _owner_side(policy: Policy, case: Case, event: Event,
+                away: frozenset[str] = frozenset()) -> list[str]:
     if isinstance(case.owner, Agent):
         return [case.owner.name]
-    return _team(_tier(policy, case.tier))
+    return _team(_tier(policy, case.tier), event, away)
 
 
-def recipients(policy: Policy, case: Case, event: Event) -> list[str]:
-    """Agents to tell about `event` (the actor is never told of their own action)."""
+def recipients(policy: Policy, case: Case, event: Event,
+               away: frozenset[str] = frozenset()) -> list[str]:
+    """Agents to tell about `event`: never its actor, never an agent in `away` (unavailable)."""
     kind = event.kind
     names: list[str] = []
     tier = _tier(policy, case.tier)
     if kind in (EventKind.OPENED, EventKind.RETURNED):
-        names += _team(tier)
+        names += _team(tier, event, away)
         if isinstance(event.owner_before, Agent):
             names.append(event.owner_before.name)
     elif kind in (EventKind.ESCALATED, EventKind.TRANSFERRED, EventKind.ASSIGNED):
-        names += _owner_side(policy, case)
+        names += _owner_side(policy, case, event, away)
         if kind is EventKind.ESCALATED:
-            names += _team(tier)
+            names += _team(tier, event, away)
         if isinstance(event.owner_before, Agent):
             names.append(event.owner_before.name)
         left = _tier(policy, event.tier_before)
         if event.data.get("clock") == "idle" and left is not None and left.lead:
             names.append(left.lead)  # the lead of the tier an idle case left hears of it
     elif kind in (EventKind.WARNED, EventKind.BREACHED, EventKind.UPDATED):
-        names += _owner_side(policy, case)
-        if tier is not None and tier.lead:
+        names += _owner_side(policy, case, event, away)
+        if tier is not None and tier.on_call is not None:
+            names += _team(tier, event, away)
+        elif tier is not None and tier.lead:
             names.append(tier.lead)
+    elif kind is EventKind.REALERTED and event.data.get("clock") == "claim":
+        names += list(event.data.get("called") or [])
     elif kind is EventKind.REALERTED:
-        names += [tier.lead] if tier is not None and tier.lead else _team(tier)
+        if tier is not None and tier.on_call is not None:
+            names += _team(tier, event, away)
+        else:
+            names += [tier.lead] if tier is not None and tier.lead else _team(tier)
         clock = case.clock("tier")
         if tier is not None and clock is not None and clock.alerts >= 2:
             names += tier.last_resort
     elif kind is EventKind.REOPENED:
-        names += _owner_side(policy, case)
+        names += _owner_side(policy, case, event, away)
     if case.contact:
         names.append(case.contact)  # the contact hears of every change
-    return [name for name in dict.fromkeys(names) if name and name != event.actor]
+    return [name for name in dict.fromkeys(names)
+            if name and name != event.actor and name not in away]
 
 
 def _fields(case: Case, event: Event, recipient: str) -> dict[str, str]:
@@ -136,12 +174,16 @@ def _render(policy: Policy, case: Case, event: Event, recipient: str,
     )
 
 
-def plan(policy: Policy, case: Case, events: Iterable[Event]) -> tuple[Notification, ...]:
-    """The outbox rows for `events`, rendered against `case` as it is after them."""
+def plan(policy: Policy, case: Case, events: Iterable[Event],
+         away: frozenset[str] = frozenset()) -> tuple[Notification, ...]:
+    """The outbox rows for `events`, rendered against `case` as it is after them.
+
+    Agents in `away` (unavailable now) are not told.
+    """
     settings = policy.notifications
     rows: list[Notification] = []
     for event in events:
-        for name in recipients(policy, case, event):
+        for name in recipients(policy, case, event, away):
             rows += [_render(policy, case, event, name, channel)
                      for channel in settings.channels_for(name)]
         if settings.notify_customer and event.kind in _CUSTOMER_KINDS:

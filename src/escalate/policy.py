@@ -11,7 +11,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +32,7 @@ from .configreader import (
 )
 from .durations import check_duration, check_reachable, format_duration
 from .errors import ConfigError
+from .schedules import Schedule
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -43,6 +44,9 @@ __all__ = [
     "Template",
     "Tier",
 ]
+
+#: How a tier hands out cases that arrive in its queue (tier key `assign`).
+ASSIGN_STRATEGIES = ("manual", "round_robin", "least_loaded")
 
 #: Case attributes a route may match on; any other `when` key names a custom field.
 ROUTE_FIELDS = ("priority", "channel", "category", "customer", "title")
@@ -90,6 +94,9 @@ class Tier:
     last_resort: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     idle_after: timedelta | None = None
     idle_action: str = "return"
+    on_call: str | None = None
+    assign: str = "manual"
+    claim_within: timedelta | None = None
 
     def can_work(self, agent: str) -> bool:
         """True if `agent` is a member or the lead of this tier."""
@@ -225,6 +232,8 @@ class Policy:
     admins: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     notifications: NotificationSettings = attrs.field(factory=NotificationSettings)
     wait_on: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    schedules: Mapping[str, Schedule] = attrs.field(factory=dict, converter=_freeze,
+                                                    hash=False)
 
     def __attrs_post_init__(self) -> None:
         _validate(self)
@@ -264,6 +273,13 @@ class Policy:
                 if tier.lead:
                     names.add(tier.lead)
         return names
+
+    def on_call(self, tier: str, at: datetime) -> list[str]:
+        """Who the tier's schedule puts on call at `at`; every member if it has none."""
+        spec = self.tier(tier)
+        if spec.on_call is None:
+            return list(dict.fromkeys([*spec.members, *([spec.lead] if spec.lead else [])]))
+        return self.schedules[spec.on_call].on_call(at, self.calendars)
 
     def calendar(self, name: str | None) -> BusinessHours:
         """The named calendar; None means round the clock in UTC."""
@@ -348,6 +364,8 @@ class Policy:
             out["wait_on"] = list(self.wait_on)
         if self.calendars:
             out["calendars"] = {name: cal.to_config() for name, cal in self.calendars.items()}
+        if self.schedules:
+            out["schedules"] = {name: s.to_config() for name, s in self.schedules.items()}
         if self.sla:
             out["sla"] = {name: _sla_to_dict(target) for name, target in self.sla.items()}
         out["ladders"] = {name: _ladder_to_dict(ladder) for name, ladder in self.ladders.items()}
@@ -387,6 +405,9 @@ def _tier_to_dict(tier: Tier) -> dict[str, Any]:
         "last_resort": list(tier.last_resort),
         "idle_after": tier.idle_after and format_duration(tier.idle_after),
         "idle_action": None if tier.idle_action == "return" else tier.idle_action,
+        "on_call": tier.on_call,
+        "assign": None if tier.assign == "manual" else tier.assign,
+        "claim_within": tier.claim_within and format_duration(tier.claim_within),
     })
 
 
@@ -427,14 +448,15 @@ def _route_to_dict(route: Route) -> dict[str, Any]:
 # -- parsing -------------------------------------------------------------------------
 
 _TOP_KEYS = ("max_transfers", "admins", "calendars", "sla", "ladders", "routes",
-             "notifications", "wait_on")
+             "notifications", "wait_on", "schedules")
 _NOTIFICATION_KEYS = ("channels", "recipients", "notify_customer", "customer_channel",
                       "max_attempts", "backoff", "max_backoff", "lease", "timeout", "templates")
 _SLA_KEYS = ("first_response", "resolution", "warn_at", "calendar", "escalate_on_breach",
              "next_update", "pause_on")
 _LADDER_KEYS = ("calendar", "tiers")
 _TIER_KEYS = ("name", "members", "lead", "escalate_after", "realert_every", "warn_at",
-              "calendar", "notify", "last_resort", "idle_after", "idle_action")
+              "calendar", "notify", "last_resort", "idle_after", "idle_action",
+              "on_call", "assign", "claim_within")
 _ROUTE_KEYS = ("when", "ladder", "sla")
 
 
@@ -449,6 +471,11 @@ def _parse(data: Mapping[str, Any]) -> Policy:
             BusinessHours.from_config(read_table(spec, join("calendars", name)),
                                       join("calendars", name))
         for name, spec in read_table(data.get("calendars", {}), "calendars").items()
+    }
+    schedules = {
+        read_name(name, join("schedules", name)):
+            Schedule.from_config(name, spec, join("schedules", name), calendars)
+        for name, spec in read_table(data.get("schedules", {}), "schedules").items()
     }
     sla = {name: _parse_sla(name, read_table(spec, join("sla", name)), join("sla", name))
            for name, spec in read_table(data.get("sla", {}), "sla").items()}
@@ -469,7 +496,8 @@ def _parse(data: Mapping[str, Any]) -> Policy:
         read_table(data.get("notifications", {}), "notifications"), "notifications")
     return Policy(ladders=ladders, sla=sla, calendars=calendars, routes=routes,
                   max_transfers=max_transfers, admins=admins, notifications=notifications,
-                  wait_on=read_names(data.get("wait_on", []), "wait_on"))
+                  wait_on=read_names(data.get("wait_on", []), "wait_on"),
+                  schedules=schedules)
 
 
 def _parse_notifications(spec: Mapping[str, Any], path: str) -> NotificationSettings:
@@ -585,7 +613,16 @@ def _parse_tier(spec: Mapping[str, Any], path: str) -> Tier:
         last_resort=read_names(spec.get("last_resort", []), join(path, "last_resort")),
         idle_after=_optional(spec, "idle_after", path, read_duration),
         idle_action=_optional(spec, "idle_action", path, read_name) or "return",
+        on_call=_optional(spec, "on_call", path, read_name),
+        assign=_optional(spec, "assign", path, _read_strategy) or "manual",
+        claim_within=_optional(spec, "claim_within", path, read_duration),
     )
+
+
+def _read_strategy(value: object, path: str) -> str:
+    if not isinstance(value, str) or value not in ASSIGN_STRATEGIES:
+        raise ConfigError(path, f"expected one of {', '.join(ASSIGN_STRATEGIES)}, got {value!r}")
+    return value
 
 
 def _parse_route(spec: Mapping[str, Any], path: str) -> Route:
@@ -628,6 +665,12 @@ def _validate(policy: Policy) -> None:
     for name, cal in policy.calendars.items():
         if not isinstance(cal, BusinessHours):
             raise ConfigError(join("calendars", name), "expected a BusinessHours")
+    for name, schedule in policy.schedules.items():
+        if not isinstance(schedule, Schedule):
+            raise ConfigError(join("schedules", name), "expected a Schedule")
+        for i, layer in enumerate(schedule.layers):
+            _check_calendar(policy, layer.hours,
+                            join(join(join("schedules", name), "layers"), i) + ".hours")
     seen_tiers: dict[str, str] = {}
     for ladder_name, ladder in policy.ladders.items():
         path = join("ladders", ladder_name)
@@ -677,11 +720,19 @@ def _validate_tier(policy: Policy, tier: Tier, path: str, *, is_top: bool,
     if tier.idle_action not in IDLE_ACTIONS:
         raise ConfigError(join(path, "idle_action"), f"unknown idle action {tier.idle_action!r}; "
                                                      "expected 'return' or 'escalate'")
-    for key in ("escalate_after", "realert_every", "idle_after"):
+    for key in ("escalate_after", "realert_every", "idle_after", "claim_within"):
         _check_limit(policy, getattr(tier, key), tier.calendar or policy.ladders[ladder].calendar,
                      join(path, key))
     if tier.warn_at is not None and not 0 < tier.warn_at < 1:
         raise ConfigError(join(path, "warn_at"), "expected a fraction between 0 and 1")
+    if tier.on_call is not None and tier.on_call not in policy.schedules:
+        known = ", ".join(policy.schedules) or "(none defined)"
+        raise ConfigError(join(path, "on_call"), f"unknown schedule {tier.on_call!r}; expected "
+                                                 f"one of {known}, or define "
+                                                 f"[schedules.{tier.on_call}]")
+    if tier.assign not in ASSIGN_STRATEGIES:
+        raise ConfigError(join(path, "assign"), f"expected one of {', '.join(ASSIGN_STRATEGIES)}"
+                                                f", got {tier.assign!r}")
     if not is_top and tier.realert_every is not None:
         raise ConfigError(join(path, "realert_every"), "only the top tier re-alerts; lower "
                                                        "tiers escalate after `escalate_after`")

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 import attrs
 
 from .calendars import BusinessHours
-from .model import Action, Agent, Case, ClockState, Event, EventKind, Status
+from .model import Action, Agent, Case, ClockState, Event, EventKind, Queue, Status
 from .policy import Policy, SlaTarget, Tier
 from .stores.base import Timer
 
 __all__ = [
+    "CLAIM",
     "CLOCK_NAMES",
     "FIRST_RESPONSE",
     "IDLE",
@@ -38,10 +39,11 @@ RESOLUTION = "resolution"
 TIER = "tier"
 NEXT_UPDATE = "next_update"
 IDLE = "idle"
+CLAIM = "claim"
 #: The clocks an SLA target runs (and its `pause_on` governs).
 SLA_CLOCKS = (FIRST_RESPONSE, RESOLUTION, NEXT_UPDATE)
 #: Every clock name, in display order; warned and breached events name one in data["clock"].
-CLOCK_NAMES = (FIRST_RESPONSE, RESOLUTION, NEXT_UPDATE, TIER, IDLE)
+CLOCK_NAMES = (FIRST_RESPONSE, RESOLUTION, NEXT_UPDATE, TIER, IDLE, CLAIM)
 _ORDER = {name: i for i, name in enumerate(CLOCK_NAMES)}
 
 _RUNNING_STATUSES = (Status.OPEN, Status.ACTIVE)
@@ -153,6 +155,7 @@ def next_clocks(policy: Policy, before: Case | None, after: Case,
         else:
             clocks[TIER] = fresh
     _idle_clock(policy, clocks, before, after, event)
+    _claim_clock(policy, clocks, before, after, event)
     return ordered(_by_status(policy, clocks, after, target, at).values())
 
 
@@ -200,6 +203,24 @@ def _idle_clock(policy: Policy, clocks: dict[str, ClockState], before: Case | No
     if restart:
         clocks[IDLE] = start_clock(policy, IDLE, tier.idle_after,
                                    policy.tier_calendar_name(after.tier), event.at, None)
+
+
+def _claim_clock(policy: Policy, clocks: dict[str, ClockState], before: Case | None,
+                 after: Case, event: Event) -> None:
+    """Start or drop the claim clock: it runs while a case waits unclaimed in a tier's queue.
+
+    It starts when the case arrives in the queue of a tier with `claim_within` (opened,
+    escalated, returned or transferred there) and is dropped once an agent owns the case.
+    """
+    tier = _tier_or_none(policy, after.tier)
+    if (tier is None or tier.claim_within is None or not isinstance(after.owner, Queue)
+            or after.status not in (Status.OPEN, Status.WAITING)):
+        clocks.pop(CLAIM, None)
+        return
+    if (CLAIM not in clocks or before is None or before.owner != after.owner
+            or before.tier != after.tier):
+        clocks[CLAIM] = start_clock(policy, CLAIM, tier.claim_within,
+                                    policy.tier_calendar_name(after.tier), event.at, None)
 
 
 def elapsed(policy: Policy, clock: ClockState, now: datetime) -> timedelta:
@@ -266,11 +287,13 @@ def timers_for(policy: Policy, case: Case) -> tuple[Timer, ...]:
     """The stored timers a case needs now: at most one per running clock, its next firing."""
     timers: list[Timer] = []
     for clock in case.clocks:
-        if not clock.running or (clock.breached and clock.name != TIER):
+        if not clock.running or (clock.breached and clock.name not in (TIER, CLAIM)):
             continue
         assert clock.due_at is not None
         if clock.warn_at is not None and not clock.warned and clock.warn_at < clock.due_at:
             timers.append(Timer(case.id, clock.name, clock.warn_at, Action.WARN))
+        elif clock.name == CLAIM:
+            timers.append(Timer(case.id, clock.name, clock.due_at, Action.REALERT))
         elif clock.name == IDLE:
             timers.append(Timer(case.id, clock.name, clock.due_at, idle_action(policy, case)))
         elif clock.name != TIER:

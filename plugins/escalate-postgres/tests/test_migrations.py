@@ -35,7 +35,7 @@ def test_first_open_creates_the_schema_at_the_latest_version(schemas: Schemas) -
         pass
     assert versions(schema) == list(range(1, len(MIGRATIONS) + 1))
     assert tables(schema) == {"schema_version", "cases", "events", "timers", "outbox",
-                              "case_registry"}
+                              "case_registry", "availability", "rotations"}
 
 
 def test_reopening_is_idempotent_and_keeps_everything(schemas: Schemas) -> None:

@@ -14,8 +14,8 @@ from ..codec import case_to_dict, event_to_dict, format_time, json_text
 from ..errors import StorageError
 from ..model import Action, Case, Event
 
-__all__ = ["KEEP", "CaseQuery", "Change", "Keep", "Notification", "RawRow", "Store", "Timer",
-           "TimerHandler", "distinct_notifications", "key_clash"]
+__all__ = ["KEEP", "AvailabilityChange", "CaseQuery", "Change", "Keep", "Notification",
+           "RawRow", "Store", "Timer", "TimerHandler", "distinct_notifications", "key_clash"]
 
 
 @attrs.frozen
@@ -91,6 +91,29 @@ def key_clash(key: str, stored: tuple[object, ...], new: tuple[object, ...]) -> 
         f"outbox key {key!r} already belongs to case {stored[0]!r} event {stored[1]} for "
         f"{stored[2]!r} on {stored[3]!r}, not case {new[0]!r} event {new[1]} for {new[2]!r} on "
         f"{new[3]!r}; nothing was written: build keys with escalate.notify.outbox_key")
+
+
+@attrs.frozen
+class AvailabilityChange:
+    """One change of an agent's availability, kept in the agent's own trail.
+
+    `seq` counts the agent's changes (1, 2, 3...). With `until`, the change holds until
+    then and the agent reverts to the opposite afterwards ("away until Monday 09:00").
+    """
+
+    agent: str
+    seq: int
+    at: datetime
+    available: bool
+    actor: str | None
+    until: datetime | None = None
+    reason: str | None = None
+
+    def available_at(self, moment: datetime) -> bool:
+        """Whether this change leaves the agent available at `moment` (at or after `at`)."""
+        if self.until is not None and moment >= self.until:
+            return not self.available
+        return self.available
 
 
 @attrs.frozen
@@ -287,6 +310,29 @@ class Store(abc.ABC):
         Fenced: the row is written only when the stored row still has the notification's
         `lease_id`, that is when no other dispatcher claimed it since. Returns whether the
         row was written; a stale outcome changes nothing and returns False.
+        """
+
+    @abc.abstractmethod
+    def record_availability(self, change: AvailabilityChange) -> None:
+        """Append `change` to the agent's trail; ConflictError when its `seq` is taken."""
+
+    @abc.abstractmethod
+    def availability(self, agent: str | None = None) -> list[AvailabilityChange]:
+        """The availability trail of `agent` (of every agent when None), oldest first."""
+
+    def latest_availability(self) -> dict[str, AvailabilityChange]:
+        """Each agent's latest availability change; agents never changed are absent."""
+        latest: dict[str, AvailabilityChange] = {}
+        for change in self.availability():
+            latest[change.agent] = change
+        return latest
+
+    @abc.abstractmethod
+    def next_in_rotation(self, key: str) -> int:
+        """Count one more turn of the rotation `key` and return how many came before (0, 1...).
+
+        Round-robin assignment uses it so that every desk sharing the store takes turns
+        from the same counter.
         """
 
     def wait_for_timer_change(self, timeout: float,

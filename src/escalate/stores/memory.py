@@ -13,6 +13,7 @@ import attrs
 from ..errors import ConflictError
 from ..model import Case, Event
 from .base import (
+    AvailabilityChange,
     CaseQuery,
     Change,
     Keep,
@@ -23,6 +24,7 @@ from .base import (
     distinct_notifications,
     key_clash,
 )
+from .roster import availability_conflict
 
 __all__ = ["MemoryStore"]
 
@@ -39,6 +41,28 @@ class MemoryStore(Store):
         self._heap: list[tuple[datetime, str, str]] = []
         self._outbox: dict[str, Notification] = {}
         self._ids = itertools.count(1)
+        self._availability: list[AvailabilityChange] = []
+        self._rotations: dict[str, int] = {}
+
+    def record_availability(self, change: AvailabilityChange) -> None:
+        """Append to the agent's availability trail."""
+        with self._lock:
+            known = sum(1 for c in self._availability if c.agent == change.agent)
+            if change.seq != known + 1:
+                raise availability_conflict(change)
+            self._availability.append(change)
+
+    def availability(self, agent: str | None = None) -> list[AvailabilityChange]:
+        """The availability trail, oldest first."""
+        with self._lock:
+            return [c for c in self._availability if agent is None or c.agent == agent]
+
+    def next_in_rotation(self, key: str) -> int:
+        """Count a turn of the rotation `key`."""
+        with self._lock:
+            turn = self._rotations.get(key, 0)
+            self._rotations[key] = turn + 1
+            return turn
 
     def allocate_id(self) -> str:
         """Return the next "C-n" id."""

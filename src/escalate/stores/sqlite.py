@@ -25,6 +25,7 @@ from ..errors import ConflictError, StorageError
 from ..model import Action, Case, Event
 from . import sqlite_inspection as inspection
 from .base import (
+    AvailabilityChange,
     CaseQuery,
     Change,
     Keep,
@@ -36,6 +37,7 @@ from .base import (
     distinct_notifications,
     key_clash,
 )
+from .roster import availability_body, availability_conflict, availability_from_body
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -141,6 +143,21 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'the case registry is append-only'); END;
     CREATE TRIGGER case_registry_append_only_delete BEFORE DELETE ON case_registry
         BEGIN SELECT RAISE(ABORT, 'the case registry is append-only'); END;
+    """,
+    # the agent roster: each agent's availability trail, and round-robin counters
+    """
+    CREATE TABLE availability (
+        agent TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (agent, seq)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER availability_append_only_update BEFORE UPDATE ON availability
+        BEGIN SELECT RAISE(ABORT, 'the availability trail is append-only'); END;
+    CREATE TRIGGER availability_append_only_delete BEFORE DELETE ON availability
+        BEGIN SELECT RAISE(ABORT, 'the availability trail is append-only'); END;
+    CREATE TABLE rotations (key TEXT PRIMARY KEY, turns INTEGER NOT NULL) WITHOUT ROWID;
     """,
 )
 
@@ -254,6 +271,40 @@ class SqliteStore(Store):
                 raise _unencodable("read", self.path, exc) from None
 
     # -- cases and events ------------------------------------------------------------
+
+    def record_availability(self, change: AvailabilityChange) -> None:
+        """Append to the agent's availability trail in one transaction."""
+        with self._write() as db:
+            (last,) = db.execute("SELECT coalesce(max(seq), 0) FROM availability WHERE agent = ?",
+                                 (change.agent,)).fetchone()
+            if change.seq != last + 1:
+                raise availability_conflict(change)
+            db.execute("INSERT INTO availability (agent, seq, at, body) VALUES (?, ?, ?, ?)",
+                       (change.agent, change.seq, format_time(change.at),
+                        availability_body(change)))
+
+    def availability(self, agent: str | None = None) -> list[AvailabilityChange]:
+        """The availability trail, oldest first."""
+        if agent is None:
+            rows = self._read("SELECT body FROM availability ORDER BY at, agent, seq")
+        else:
+            rows = self._read("SELECT body FROM availability WHERE agent = ? ORDER BY seq",
+                              (agent,))
+        return [availability_from_body(body) for (body,) in rows]
+
+    def latest_availability(self) -> dict[str, AvailabilityChange]:
+        """Each agent's latest change, read from the primary key."""
+        rows = self._read("SELECT body FROM availability AS a WHERE seq = "
+                          "(SELECT max(seq) FROM availability WHERE agent = a.agent)")
+        return {c.agent: c for c in (availability_from_body(body) for (body,) in rows)}
+
+    def next_in_rotation(self, key: str) -> int:
+        """Count a turn of the rotation `key` in one transaction."""
+        with self._write() as db:
+            (turns,) = db.execute(
+                "INSERT INTO rotations (key, turns) VALUES (?, 1) ON CONFLICT (key) "
+                "DO UPDATE SET turns = turns + 1 RETURNING turns", (key,)).fetchone()
+        return int(turns) - 1
 
     def allocate_id(self) -> str:
         """Return "C-n" from an AUTOINCREMENT sequence shared by every process."""

@@ -23,7 +23,16 @@ from .. import lifecycle
 from ..errors import ConflictError, StorageError
 from ..fold import apply
 from ..model import EVENT_OF_ACTION, Action, Agent, Case, Event, EventKind, Queue, Status
-from ..stores.base import KEEP, CaseQuery, Change, Keep, Notification, Store, Timer
+from ..stores.base import (
+    KEEP,
+    AvailabilityChange,
+    CaseQuery,
+    Change,
+    Keep,
+    Notification,
+    Store,
+    Timer,
+)
 
 __all__ = ["StoreContract"]
 
@@ -439,3 +448,47 @@ class StoreContract:
         assert registered is None or "C-9" in registered
         # the contract's events are not sealed, so only the chain is reported
         assert {p.kind for p in verify_store(store)} == {"tampered"}
+
+    def test_availability_trail_is_kept_in_order_per_agent(self, store: Store) -> None:
+        """Each agent's availability changes are numbered 1, 2, 3... and read back whole."""
+        away = AvailabilityChange(agent="bo", seq=1, at=T0, available=False, actor="bo",
+                                  until=T0 + timedelta(days=2), reason="holiday")
+        store.record_availability(away)
+        store.record_availability(AvailabilityChange(agent="cy", seq=1, at=T0,
+                                                     available=False, actor="dee"))
+        back = AvailabilityChange(agent="bo", seq=2, at=T0 + timedelta(hours=1),
+                                  available=True, actor="dee")
+        store.record_availability(back)
+        assert store.availability("bo") == [away, back]
+        assert {c.agent for c in store.availability()} == {"bo", "cy"}
+        assert store.latest_availability()["bo"] == back
+        assert store.latest_availability()["cy"].available is False
+
+    def test_a_taken_availability_number_is_a_conflict(self, store: Store) -> None:
+        """Two writers that read the same trail cannot both append: one loses cleanly."""
+        first = AvailabilityChange(agent="bo", seq=1, at=T0, available=False, actor="bo")
+        store.record_availability(first)
+        with pytest.raises(ConflictError):
+            store.record_availability(attrs.evolve(first, available=True))
+        with pytest.raises(ConflictError):
+            store.record_availability(attrs.evolve(first, seq=3))
+        assert store.availability("bo") == [first]
+
+    def test_rotations_count_turns_once_each_across_threads(self, store: Store) -> None:
+        """Round-robin turns come from one shared counter: no turn is handed out twice."""
+        turns: list[int] = []
+        lock = threading.Lock()
+
+        def take() -> None:
+            for _ in range(25):
+                turn = store.next_in_rotation("assign:frontline")
+                with lock:
+                    turns.append(turn)
+
+        workers = [threading.Thread(target=take) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert sorted(turns) == list(range(100))
+        assert store.next_in_rotation("assign:other") == 0

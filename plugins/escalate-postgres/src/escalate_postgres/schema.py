@@ -125,6 +125,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER case_registry_no_truncate BEFORE TRUNCATE ON {schema}.case_registry
         FOR EACH STATEMENT EXECUTE FUNCTION {schema}.append_only();
     """,
+    # the agent roster: each agent's availability trail, and round-robin counters
+    """
+    CREATE TABLE {schema}.availability (
+        agent text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        at timestamptz NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (agent, seq)
+    );
+    CREATE TRIGGER availability_append_only BEFORE UPDATE OR DELETE ON {schema}.availability
+        FOR EACH ROW EXECUTE FUNCTION {schema}.events_append_only();
+    CREATE TABLE {schema}.rotations (
+        key text COLLATE "C" PRIMARY KEY,
+        turns bigint NOT NULL
+    );
+    """,
 )
 
 #: What the application role may do on each object of the schema (see `grant_statements`).
@@ -135,6 +151,8 @@ APP_RIGHTS: tuple[tuple[str, str], ...] = (
     ("SELECT, INSERT, UPDATE, DELETE", "TABLE {schema}.timers"),
     ("SELECT, INSERT, UPDATE", "TABLE {schema}.outbox"),
     ("SELECT", "TABLE {schema}.case_registry"),
+    ("SELECT, INSERT", "TABLE {schema}.availability"),
+    ("SELECT, INSERT, UPDATE", "TABLE {schema}.rotations"),
     ("USAGE, SELECT", "ALL SEQUENCES IN SCHEMA {schema}"),
 )
 

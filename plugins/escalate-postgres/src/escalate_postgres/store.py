@@ -29,6 +29,7 @@ from escalate.codec import case_from_dict, case_to_dict, event_from_dict, event_
 from escalate.errors import ConfigError, ConflictError, StorageError
 from escalate.model import Action, Case, Event
 from escalate.stores.base import (
+    AvailabilityChange,
     CaseQuery,
     Change,
     Keep,
@@ -39,6 +40,11 @@ from escalate.stores.base import (
     TimerHandler,
     distinct_notifications,
     key_clash,
+)
+from escalate.stores.roster import (
+    availability_body,
+    availability_conflict,
+    availability_from_body,
 )
 
 from . import inspection
@@ -477,6 +483,52 @@ class PostgresStore(Store):
             with contextlib.suppress(psycopg.Error):
                 self._listener.close()
             self._listener = None
+
+    # -- the agent roster ------------------------------------------------------------
+
+    def record_availability(self, change: AvailabilityChange) -> None:
+        """Append to the agent's availability trail; a taken seq is a ConflictError."""
+        try:
+            with self._transaction("record availability in") as conn:
+                row = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {self._s}.availability"
+                                   " WHERE agent = %s", (_put(change.agent),)).fetchone()
+                if row is None or change.seq != int(row[0]) + 1:
+                    raise availability_conflict(change)
+                conn.execute(f"INSERT INTO {self._s}.availability (agent, seq, at, body)"
+                             " VALUES (%s, %s, %s, %s)", (_put(change.agent), change.seq,
+                                                          change.at, availability_body(change)))
+        except StorageError as exc:
+            if isinstance(exc.__cause__, pg_errors.UniqueViolation):
+                raise availability_conflict(change) from exc
+            raise
+
+    def availability(self, agent: str | None = None) -> list[AvailabilityChange]:
+        """The availability trail, oldest first."""
+        if agent is None:
+            rows = self._rows("read availability from",
+                              f"SELECT body FROM {self._s}.availability ORDER BY at, agent, seq")
+        else:
+            rows = self._rows("read availability from",
+                              f"SELECT body FROM {self._s}.availability WHERE agent = %s"
+                              " ORDER BY seq", (_put(agent),))
+        return [availability_from_body(body) for (body,) in rows]
+
+    def latest_availability(self) -> dict[str, AvailabilityChange]:
+        """Each agent's latest change."""
+        rows = self._rows("read availability from",
+                          f"SELECT DISTINCT ON (agent) body FROM {self._s}.availability"
+                          " ORDER BY agent, seq DESC")
+        return {c.agent: c for c in (availability_from_body(body) for (body,) in rows)}
+
+    def next_in_rotation(self, key: str) -> int:
+        """Count a turn of the rotation `key` atomically."""
+        with self._transaction("count a rotation in") as conn:
+            row = conn.execute(
+                f"INSERT INTO {self._s}.rotations (key, turns) VALUES (%s, 1)"
+                " ON CONFLICT (key) DO UPDATE SET turns = rotations.turns + 1"
+                " RETURNING turns", (_put(key),)).fetchone()
+        assert row is not None
+        return int(row[0]) - 1
 
     # -- outbox ----------------------------------------------------------------------
 

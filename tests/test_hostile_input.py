@@ -251,6 +251,13 @@ def test_the_cli_exits_3_on_a_policy_file_that_is_not_utf8(tmp_path: Path) -> No
     assert result.output.count("\n") == 1 and "UTF-8" in result.output
 
 
+def test_a_name_with_a_lone_surrogate_in_a_policy_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        Policy.from_dict(_tier_policy(members=["ana\udcff", "bo"]))
+    assert info.value.path == "ladders.support.tiers[0].members[0]"
+    assert "invalid Unicode" in str(info.value)
+
+
 def _tier_policy(**tier0: Any) -> dict[str, Any]:
     document = copy.deepcopy(TIMED_POLICY)
     document["ladders"]["support"]["tiers"][0].update(tier0)

@@ -13,8 +13,8 @@ from escalate.stores import sqlite as sqlite_store
 from escalate.stores.sqlite import SqliteStore
 from escalate.testing import STANDARD_POLICY
 
-PROCESSES = 8
-ROUNDS = 6
+PROCESSES = 12
+ROUNDS = 8
 
 
 def _open(path: str, barrier: Any, results: Any) -> None:

@@ -50,6 +50,11 @@ def read_name(value: object, path: str) -> str:
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise ConfigError(path, f"expected a non-empty name without surrounding spaces, "
                                 f"got {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(path, f"{value!r} contains invalid Unicode (a lone surrogate); "
+                                "write the name in UTF-8") from None
     return value
 
 

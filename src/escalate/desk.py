@@ -924,7 +924,7 @@ class Desk:
         if not isinstance(case_id, str) or not case_id:
             raise CaseNotFound(repr(case_id))
         if not inputs.encodable(case_id):
-            raise CaseNotFound(case_id, "it contains invalid Unicode (a lone surrogate), so no "
+            raise CaseNotFound(case_id, "it contains invalid Unicode, a lone surrogate, so no "
                                         "case can have it")
         return case_id
 

@@ -6,6 +6,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -203,13 +204,26 @@ class SqliteStore(Store):
         try:
             db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
             if self.path != ":memory:":
-                db.execute("PRAGMA journal_mode = WAL")
+                self._enable_wal(db)
             db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             db.close()
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}; check that "
                                "the path exists, is writable and is an escalate database") from exc
         return db
+
+    def _enable_wal(self, db: sqlite3.Connection) -> None:
+        """Switch to WAL; retried within the busy timeout, because SQLite refuses the switch
+        at once (without waiting) when processes opening a new file at once contend for it."""
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _migrate(self) -> None:
         """Bring the schema up to date, once, however many processes open the file at once.

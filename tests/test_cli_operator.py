@@ -266,3 +266,26 @@ def test_init_diagram_and_demo_speak_json(tmp_path: Path) -> None:
     code, out, _ = run({"ESCALATE_DISABLE_PLUGIN_AUTOLOAD": "1"}, "demo", "--json")
     week = json.loads(out)
     assert code == 0 and week["problems"] == [] and len(week["cases"]) == 4
+
+
+def test_policy_migrate_maps_a_renamed_tier(env: dict[str, str], tmp_path: Path) -> None:
+    cid = opened(env)
+    text = Path(env["ESCALATE_POLICY"]).read_text(encoding="utf-8")
+    assert 'name = "frontline"' in text
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(text.replace('name = "frontline"', 'name = "first_line"'),
+                       encoding="utf-8")
+    code, out, _ = run(env, "policy", "migrate", str(renamed), "--yes", "--by", "admin",
+                       "--json")
+    assert code == 1 and json.loads(out)["kind"] == "InvalidInput"
+    code, out, _ = run(env, "policy", "migrate", str(renamed), "--yes", "--by", "admin",
+                       "--map", "frontline", "--json")
+    assert code == 1 and "OLD=NEW" in json.loads(out)["error"]
+    code, out, _ = run(env, "policy", "preview", str(renamed), "--map",
+                       "frontline=first_line")
+    assert code == 0 and cid in out
+    code, out, _ = run(env, "policy", "migrate", str(renamed), "--yes", "--by", "admin",
+                       "--map", "frontline=first_line", "--json")
+    assert code == 0, out
+    [event] = json.loads(out)
+    assert (event["tier_before"], event["tier_after"]) == ("frontline", "first_line")

@@ -114,6 +114,12 @@ def policy_group() -> None:
     """Preview or apply a new policy file to the open cases."""
 
 
+map_option = click.option(
+    "--map", "tier_maps", multiple=True, metavar="OLD=NEW",
+    help="Move the cases of a tier the new policy renames or drops into one it has "
+         "(repeatable).")
+
+
 def _plan_data(plan: CasePlan) -> dict[str, Any]:
     return {"case_id": plan.case_id, "tier": plan.tier, "tier_exists": plan.tier_exists,
             "changes": plan.changes, "line": plan.line(),
@@ -123,15 +129,17 @@ def _plan_data(plan: CasePlan) -> dict[str, Any]:
 
 @policy_group.command(name="preview")
 @click.argument("new_policy", type=click.Path(dir_okay=False))
+@map_option
 @db_option
 @policy_option
 @json_option
 @reports_errors
-def policy_preview(new_policy: str, db: str, policy_path: str, as_json: bool) -> None:
+def policy_preview(new_policy: str, tier_maps: tuple[str, ...], db: str, policy_path: str,
+                   as_json: bool) -> None:
     """Show how each unclosed case's due times would move under NEW_POLICY (a dry run)."""
     new = Policy.from_toml(new_policy)
     with open_desk(db, policy_path) as desk:
-        plans = desk.preview_policy(new)
+        plans = desk.preview_policy(new, tier_map=_tier_map(tier_maps))
     moved = [p for p in plans if p.changes]
     emit([_plan_data(p) for p in plans], as_json,
          lambda: "\n".join([p.line() for p in moved]
@@ -140,14 +148,15 @@ def policy_preview(new_policy: str, db: str, policy_path: str, as_json: bool) ->
 
 @policy_group.command(name="migrate")
 @click.argument("new_policy", type=click.Path(dir_okay=False))
+@map_option
 @click.option("--by", default=None, help="Who changes the policy (recorded on the events).")
 @click.option("--yes", is_flag=True, help="Do it; without --yes only the preview is shown.")
 @db_option
 @policy_option
 @json_option
 @reports_errors
-def policy_migrate(new_policy: str, by: str | None, yes: bool, db: str, policy_path: str,
-                   as_json: bool) -> None:
+def policy_migrate(new_policy: str, tier_maps: tuple[str, ...], by: str | None, yes: bool,
+                   db: str, policy_path: str, as_json: bool) -> None:
     """Recompute unclosed cases' clocks under NEW_POLICY, one `noted` event per changed case.
 
     Afterwards point --policy / ESCALATE_POLICY (and the workers) at NEW_POLICY.
@@ -157,11 +166,23 @@ def policy_migrate(new_policy: str, by: str | None, yes: bool, db: str, policy_p
                            f"{new_policy}` first, then repeat with --yes")
     new = Policy.from_toml(new_policy)
     with open_desk(db, policy_path) as desk:
-        events = desk.change_policy(new, migrate=True, by=by)
+        events = desk.change_policy(new, migrate=True, by=by, tier_map=_tier_map(tier_maps))
     emit([event_to_dict(e) for e in events], as_json,
          lambda: "\n".join([f"{e.case_id}: {e.reason}" for e in events]
                            + [f"migrated {len(events)} cases to policy {new.version}; now run "
                               f"the workers and commands with --policy {new_policy}"]))
+
+
+def _tier_map(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """`--map OLD=NEW` options as the tier_map of change_policy/preview_policy."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise InvalidInput(f"--map {pair!r} must be OLD=NEW, naming a tier of the current "
+                               "policy and one of the new policy")
+        mapping[old.strip()] = new.strip()
+    return mapping or None
 
 
 COMMANDS = (explain, outbox, retry, remove_agent, policy_group)

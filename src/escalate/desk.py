@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,7 +99,8 @@ class Desk:
             autoload_plugins: load plugins registered under the `escalate` entry-point group;
                 None reads the `ESCALATE_AUTOLOAD_PLUGINS` setting.
             conflict_retries: how often an action without `expected_version` is retried when
-                another writer changed the case first.
+                another writer changed the case first, after a random pause that doubles
+                with each retry (5 ms, 10 ms, ... at most 100 ms).
 
         Raises:
             ConfigError: the policy is not a Policy, or no installed store serves the URL.
@@ -494,6 +496,7 @@ class Desk:
             except ConflictError:
                 if attempt == self.conflict_retries:
                     raise
+                self._back_off(attempt)
         if return_cases and not available:
             self._return_cases(agent, actor, why or f"{agent} is unavailable")
         return change
@@ -802,6 +805,7 @@ class Desk:
                 if attempt == retries:
                     raise
                 log.debug("conflict on %s %s, retrying (%d)", action.value, case_id, attempt + 1)
+                self._back_off(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _commit(self, before: Case | None, event: Event) -> Case:
@@ -816,6 +820,10 @@ class Desk:
         for case, committed in observed:
             self._observe(case, committed)
         return after
+
+    def _back_off(self, attempt: int) -> None:
+        """Wait a random moment before retry `attempt + 1`, so racing writers spread out."""
+        time.sleep(self._rng.uniform(0, min(0.1, 0.005 * 2 ** attempt)))
 
     def _away(self, at: datetime) -> frozenset[str]:
         """Agents unavailable at `at`, from the roster."""

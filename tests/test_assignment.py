@@ -17,6 +17,7 @@ from escalate import (
     ManualClock,
     NotAuthorized,
     Policy,
+    StorageError,
     hookimpl,
 )
 from escalate.model import Agent, Queue
@@ -210,3 +211,30 @@ def test_bad_strategy_names_the_key() -> None:
     with pytest.raises(ConfigError) as caught:
         Policy.from_dict(data)
     assert caught.value.path == "ladders.support.tiers[0].assign"
+
+
+def test_verify_knows_unavailable_agents_were_not_told(desk: Desk) -> None:
+    desk.set_available("bo", False, by="bo")
+    for i in range(4):
+        desk.open(title=f"c{i}", customer="c-1", by="ana")
+    assert desk.verify() == []
+
+
+def test_verify_reports_a_damaged_availability_row(tmp_path: Any, clock: ManualClock) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    with make(url, clock) as desk:
+        desk.set_available("bo", False, by="bo")
+        desk.open(title="x", customer="c-1")
+    db = sqlite3.connect(tmp_path / "cases.db")
+    db.execute("DROP TRIGGER availability_append_only_update")
+    db.execute("UPDATE availability SET body = '{not json'")
+    db.commit()
+    db.close()
+    with make(url, clock) as desk:
+        problems = desk.verify()
+        assert [p.kind for p in problems if not p.case_id] == ["damaged"]
+        assert "availability" in problems[0].message
+        with pytest.raises(StorageError, match="availability trail is damaged"):
+            desk.open(title="y", customer="c-1")

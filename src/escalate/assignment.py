@@ -13,8 +13,8 @@ from .errors import InvalidInput, NotAuthorized
 from .policy import ASSIGN_STRATEGIES, Policy, Tier
 from .stores.base import AvailabilityChange
 
-__all__ = ["STRATEGIES", "authorize_availability", "candidates", "choose", "claim_callees",
-           "unavailable"]
+__all__ = ["STRATEGIES", "authorize_availability", "away_around", "candidates", "choose",
+           "claim_callees", "unavailable"]
 
 #: How a tier hands out cases that arrive in its queue (tier key `assign`).
 STRATEGIES = ASSIGN_STRATEGIES
@@ -23,6 +23,22 @@ STRATEGIES = ASSIGN_STRATEGIES
 def unavailable(latest: Mapping[str, AvailabilityChange], at: datetime) -> frozenset[str]:
     """Agents whose latest availability change leaves them unavailable at `at`."""
     return frozenset(name for name, change in latest.items() if not change.available_at(at))
+
+
+def away_around(trail: list[AvailabilityChange], at: datetime) -> frozenset[str]:
+    """Agents unavailable just before or at `at`, by an availability trail (oldest first).
+
+    Both sides of `at` count, so that an event recorded in the same instant as an
+    availability change is judged by either state, as the desk may have written it.
+    """
+    before: dict[str, AvailabilityChange] = {}
+    upto: dict[str, AvailabilityChange] = {}
+    for change in trail:
+        if change.at < at:
+            before[change.agent] = change
+        if change.at <= at:
+            upto[change.agent] = change
+    return unavailable(before, at) | unavailable(upto, at)
 
 
 def candidates(policy: Policy, tier: Tier, at: datetime, away: frozenset[str]) -> list[str]:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..codec import format_time, parse_time
-from ..errors import ConflictError
+from ..errors import ConflictError, StorageError
 from .base import AvailabilityChange
 
 __all__ = ["availability_body", "availability_conflict", "availability_from_body"]
@@ -31,10 +31,15 @@ def availability_body(change: AvailabilityChange) -> str:
 
 
 def availability_from_body(body: str) -> AvailabilityChange:
-    """Read back what `availability_body` wrote."""
-    data = json.loads(body)
-    return AvailabilityChange(
-        agent=data["agent"], seq=data["seq"], at=parse_time(data["at"]),
-        available=data["available"], actor=data["actor"],
-        until=None if data["until"] is None else parse_time(data["until"]),
-        reason=data["reason"])
+    """Read back what `availability_body` wrote; a damaged row is a StorageError."""
+    try:
+        data = json.loads(body)
+        return AvailabilityChange(
+            agent=data["agent"], seq=data["seq"], at=parse_time(data["at"]),
+            available=data["available"], actor=data["actor"],
+            until=None if data["until"] is None else parse_time(data["until"]),
+            reason=data["reason"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StorageError(f"a row of the agents' availability trail is damaged "
+                           f"({type(exc).__name__}: {exc}); run `escalate verify` and restore "
+                           "the row from a backup") from None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from .. import outbox as delivery
 from ..fold import apply
@@ -19,18 +20,21 @@ STATUSES = frozenset({delivery.PENDING, delivery.DELIVERED, delivery.DEAD})
 
 
 def check_outbox(case_id: str, events: list[Event], rows: list[RawRow],
-                 policy: Policy | None) -> list[Problem]:
+                 policy: Policy | None,
+                 away: Callable[[datetime], frozenset[str]] = lambda at: frozenset()
+                 ) -> list[Problem]:
     """Problems of one case's outbox rows.
 
     Each row must belong to a stored event and carry its time; its status must be known, a
     delivered row must record an attempt and a delivery time, a dead row an attempt. With a
     policy, each event recorded under that same policy version must have every row the
-    policy calls for (matched by recipient and channel).
+    policy calls for (matched by recipient and channel), leaving out agents `away(at)`
+    says were unavailable at the event's time.
     """
     by_seq = {event.seq: event for event in events}
     problems = [p for row in rows for p in _check_row(case_id, row, by_seq)]
     if policy is not None:
-        problems += _missing(case_id, events, rows, policy)
+        problems += _missing(case_id, events, rows, policy, away)
     return problems
 
 
@@ -61,8 +65,8 @@ def _check_row(case_id: str, row: RawRow, by_seq: dict[int, Event]) -> list[Prob
     return problems
 
 
-def _missing(case_id: str, events: list[Event], rows: list[RawRow],
-             policy: Policy) -> list[Problem]:
+def _missing(case_id: str, events: list[Event], rows: list[RawRow], policy: Policy,
+             away: Callable[[datetime], frozenset[str]]) -> list[Problem]:
     """Rows the policy calls for that are not stored, for events written under this policy."""
     stored: dict[object, set[tuple[object, object]]] = {}
     for row in rows:
@@ -75,7 +79,8 @@ def _missing(case_id: str, events: list[Event], rows: list[RawRow],
         have = stored.get(event.seq, set())
         # an automatic event written together with the next one is rendered against the
         # case after both; either state explains the rows
-        lacking = [_pairs(policy, case, event) - have for case in cases]
+        absent = away(event.at)
+        lacking = [_pairs(policy, case, event, absent) - have for case in cases]
         if all(lacking):
             pairs = ", ".join(f"{r} by {c}" for r, c in sorted((str(r), str(c))
                                                                 for r, c in lacking[0]))
@@ -85,8 +90,9 @@ def _missing(case_id: str, events: list[Event], rows: list[RawRow],
     return problems
 
 
-def _pairs(policy: Policy, case: Case, event: Event) -> set[tuple[object, object]]:
-    return {(n.recipient, n.channel) for n in plan(policy, case, [event])}
+def _pairs(policy: Policy, case: Case, event: Event,
+           absent: frozenset[str]) -> set[tuple[object, object]]:
+    return {(n.recipient, n.channel) for n in plan(policy, case, [event], absent)}
 
 
 def _states(events: list[Event]) -> Iterable[tuple[Event, list[Case]]]:

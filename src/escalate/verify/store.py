@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from ..assignment import away_around
 from ..chain import KEYED_PREFIX, chain_key
 from ..errors import StorageError
 from ..model import Case, Event, Status
 from ..policy import Policy
-from ..stores.base import Store
+from ..stores.base import AvailabilityChange, Store
 from ..stranded import stranded_help
 from .anchor import Anchor, compare
 from .case import check_case
@@ -33,6 +34,7 @@ class _Context:
     key: bytes | None
     overdue_before: datetime | None
     registered: set[str] | None
+    roster: list[AvailabilityChange] = attrs.field(factory=list)
     keyed_since: datetime | None = None
     unkeyed: list[tuple[str, datetime]] = attrs.field(factory=list)
 
@@ -51,8 +53,14 @@ def verify_store(store: Store, *, now: datetime | None = None,
     """
     if tiers is None and policy is not None:
         tiers = {tier.name for ladder in policy.ladders.values() for tier in ladder.tiers}
+    try:
+        roster = store.availability()
+    except Exception as exc:  # a damaged roster row: report it, judge outbox rows without it
+        roster = []
+        yield Problem("", "damaged", f"the availability trail could not be read: "
+                                     f"{type(exc).__name__}: {exc}")
     context = _Context(store, policy, tiers, key if key is not None else chain_key(),
-                       None if now is None else now - grace, store.registered_ids())
+                       None if now is None else now - grace, store.registered_ids(), roster)
     for count, case_id in enumerate(store.inspect_case_ids(), start=1):
         try:
             yield from _check(context, case_id)
@@ -104,7 +112,8 @@ def _check(context: _Context, case_id: str) -> Iterator[Problem]:
     if context.overdue_before is not None:
         yield from overdue(case_id, timer_rows, context.overdue_before)
     yield from check_outbox(case_id, events, store.inspect_outbox(case_id),
-                            context.policy if intact else None)
+                            context.policy if intact else None,
+                            away=lambda at: away_around(context.roster, at))
 
 
 def _note_keying(context: _Context, case_id: str, events: list[Event]) -> None:

@@ -301,3 +301,15 @@ def test_two_processes_get_distinct_ids_and_lose_no_case(db_path: Path) -> None:
             assert titles == {f"w{worker}-{n}" for n in range(count)}
         assert all(len(desk.history(c.id)) == 1 for c in stored)
         assert desk.verify(overdue_after=timedelta(days=365)) == []
+
+
+def test_reading_all_events_seeks_one_index_and_never_sorts(tmp_path: Path) -> None:
+    """A page of events costs its own rows: no temporary B-tree sorts the rest of the table."""
+    from escalate.stores.sqlite import EVENTS_PAGE, SqliteStore
+
+    SqliteStore(tmp_path / "plan.db").close()  # creates the schema
+    with sqlite3.connect(tmp_path / "plan.db") as db:
+        plan = db.execute(f"EXPLAIN QUERY PLAN {EVENTS_PAGE}", ("\uffff", "", "", -1)).fetchall()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "USING INDEX events_order" in details
+    assert "TEMP B-TREE" not in details

@@ -160,7 +160,17 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN SELECT RAISE(ABORT, 'the availability trail is append-only'); END;
     CREATE TABLE rotations (key TEXT PRIMARY KEY, turns INTEGER NOT NULL) WITHOUT ROWID;
     """,
+    # events read in (at, case_id, seq) order page by page: one index serves the seek and
+    # the order, so each page costs its own rows instead of sorting all that remain
+    """
+    CREATE INDEX events_order ON events (at, case_id, seq);
+    DROP INDEX events_at;
+    """,
 )
+
+#: One page of `all_events`: a row-value seek on the (at, case_id, seq) index, no sorting.
+EVENTS_PAGE = ("SELECT at, case_id, seq, body FROM events WHERE at < ?"
+               " AND (at, case_id, seq) > (?, ?, ?) ORDER BY at, case_id, seq LIMIT 2000")
 
 _OUTBOX_COLUMNS = ("key, case_id, seq, recipient, channel, subject, body, created_at, status,"
                    " attempts, next_attempt_at, last_error, delivered_at, lease_id")
@@ -460,11 +470,7 @@ class SqliteStore(Store):
         high = "\uffff" if until is None else format_time(until)
         last: tuple[str, str, int] = (low, "", -1)
         while True:
-            rows = self._read(
-                "SELECT at, case_id, seq, body FROM events WHERE at < ? AND"
-                " (at > ? OR (at = ? AND (case_id > ? OR (case_id = ? AND seq > ?))))"
-                " ORDER BY at, case_id, seq LIMIT 2000",
-                (high, last[0], last[0], last[1], last[1], last[2]))
+            rows = self._read(EVENTS_PAGE, (high, *last))
             if not rows:
                 return
             for at, case_id, seq, body in rows:

@@ -2,44 +2,7 @@
 
 from __future__ import annotations
 
-from .reporting import (
-    SLA_CLOCKS,
-    TRENDS,
-    AgentRow,
-    Breach,
-    ClockShare,
-    Compliance,
-    GroupRow,
-    GroupTrend,
-    Period,
-    PingPong,
-    RatedComment,
-    Report,
-    Satisfaction,
-    Shuffling,
-    TierRow,
-    Totals,
-    TrendRow,
-    build_report,
-)
+from . import reporting as _reporting
+from .reporting import *  # noqa: F403 - the same public names, one list to keep
 
-__all__ = [
-    "SLA_CLOCKS",
-    "TRENDS",
-    "AgentRow",
-    "Breach",
-    "ClockShare",
-    "Compliance",
-    "GroupRow",
-    "GroupTrend",
-    "Period",
-    "PingPong",
-    "RatedComment",
-    "Report",
-    "Satisfaction",
-    "Shuffling",
-    "TierRow",
-    "Totals",
-    "TrendRow",
-    "build_report",
-]
+__all__ = _reporting.__all__
